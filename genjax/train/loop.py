@@ -1,0 +1,184 @@
+"""`fit`: many training steps per compiled call, data resident on the device.
+
+The host dispatches one `jax.jit` call per `steps_per_call` steps; inside it `lax.scan`
+runs the steps, each drawing its minibatch from the device-resident dataset with a key
+derived from the step number. Nothing is synced to the host per step: metrics come back
+once per call, and the host fetches them only after the next call has been dispatched, so
+logging overlaps with compute.
+
+Keys: step `s` uses `fold_in(key, s)`, split into a batch key and a step key, so a run
+resumed from a checkpoint at step `s` draws exactly the batches and noise an uninterrupted
+run would have drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from tqdm.auto import tqdm
+
+from genjax.train.state import TrainState
+from genjax.train.step import Step
+
+
+class RunLog(Protocol):
+    """What `fit` needs from a workdir (see `genjax.experiment.Workdir`)."""
+
+    def log(self, step: int, metrics: dict) -> None: ...
+    def save(self, step: int, state: Any) -> None: ...
+
+
+class DivergenceError(FloatingPointError):
+    """A non-finite loss or gradient norm; the message names the step and quantity."""
+
+
+def num_examples(data: Any) -> int:
+    sizes = {x.shape[0] for x in jax.tree.leaves(data)}
+    if len(sizes) != 1:
+        raise ValueError(f"all data arrays need the same leading size, got {sorted(sizes)}")
+    return sizes.pop()
+
+
+def sample_batch(key: jax.Array, data: Any, batch_size: int) -> Any:
+    """`batch_size` examples drawn uniformly with replacement from every array of `data`.
+
+    With replacement, because a fresh permutation per step would cost a sort of the whole
+    dataset inside every step; for SGD the two are equivalent in expectation.
+    """
+    index = jax.random.randint(key, (batch_size,), 0, num_examples(data))  # [B]
+    return jax.tree.map(lambda x: x[index], data)
+
+
+def make_data_step(step: Step, batch_size: int) -> Callable:
+    """`data_step(state, data, key)`: sample the minibatch of `state.step`, then `step`."""
+
+    def data_step(state: TrainState, data: Any, key: jax.Array):
+        batch_key, step_key = jax.random.split(jax.random.fold_in(key, state.step))
+        return step(state, sample_batch(batch_key, data, batch_size), step_key)
+
+    return data_step
+
+
+def make_chunk(data_step: Callable, steps_per_call: int, *, population: bool = False):
+    """A jitted `chunk(state, data, key, start, stop) -> (state, metrics[K])`.
+
+    Runs `K = steps_per_call` scan iterations; iteration `i` steps only if
+    `start + i < stop`, so the last, partial chunk reuses the same compiled program. The
+    state argument is donated: its buffers are reused for the result.
+    """
+    if population:  # one member per leading index of state and key; data shared
+        data_step = jax.vmap(data_step, in_axes=(0, None, 0))
+
+    def chunk(state, data, key, start, stop):
+        def body(state, i):
+            active = start + i < stop
+            metric_shapes = jax.eval_shape(data_step, state, data, key)[1]
+
+            def skip(state):
+                zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes)
+                return state, zeros
+
+            return jax.lax.cond(active, lambda s: data_step(s, data, key), skip, state)
+
+        return jax.lax.scan(body, state, jnp.arange(steps_per_call))
+
+    return jax.jit(chunk, donate_argnums=0)
+
+
+def fit(
+    step: Step,
+    state: TrainState,
+    data: Any,
+    key: jax.Array,
+    *,
+    num_steps: int,
+    batch_size: int,
+    steps_per_call: int = 100,
+    log_every: int | None = None,
+    workdir: RunLog | None = None,
+    checkpoint_every: int | None = None,
+    population: bool = False,
+    skip_nonfinite: bool = False,
+    progress: bool = True,
+) -> tuple[TrainState, list[dict]]:
+    """Train `state` up to `num_steps` total steps; returns `(state, history)`.
+
+    Args:
+      step: `step(state, batch, key) -> (state, metrics)`, e.g. from `make_train_step`.
+      state: the starting state (from scratch or restored); training continues from
+        `state.step`. Its buffers are donated: use the returned state afterwards.
+      data: a pytree of arrays with a common leading example axis, e.g. `x` or `(x, y)`.
+      key: the run's base key (a stacked `[P]` key array when `population`).
+      log_every: steps per logged row (a divisor of `steps_per_call`; default: one row per
+        call). A row holds the mean of each metric over its steps.
+      workdir: receives `log(step, row)` per row and `save(step, state)` every
+        `checkpoint_every` steps (at call boundaries) and at the end.
+      population: `state` and `key` carry a leading member axis; the step is vmapped
+        over it, sharing the data. Rows then hold one value per member.
+      skip_nonfinite: keep training past a non-finite loss (the optimizer is expected to
+        skip such updates, e.g. `optax.apply_if_finite`) instead of raising.
+
+    Raises:
+      DivergenceError: a logged loss or gradient norm is NaN or infinite.
+    """
+    if num_steps < 1 or batch_size < 1 or steps_per_call < 1:
+        raise ValueError(
+            f"num_steps, batch_size and steps_per_call must be >= 1, got "
+            f"{num_steps}, {batch_size}, {steps_per_call}"
+        )
+    start = int(np.ravel(jax.device_get(state.step))[0])
+    steps_per_call = min(steps_per_call, num_steps)
+    log_every = steps_per_call if log_every is None else log_every
+    if steps_per_call % log_every:
+        raise ValueError(f"log_every={log_every} must divide steps_per_call={steps_per_call}")
+
+    data = jax.device_put(data)
+    chunk = make_chunk(make_data_step(step, batch_size), steps_per_call, population=population)
+    history: list[dict] = []
+
+    def record(chunk_start: int, metrics: dict) -> None:
+        metrics = jax.device_get(metrics)  # [K, ...] per metric: the one host sync per call
+        valid = min(steps_per_call, num_steps - chunk_start)
+        for lo in range(0, valid, log_every):
+            hi = min(lo + log_every, valid)
+            row = {name: np.mean(v[lo:hi], axis=0) for name, v in metrics.items()}
+            row = {k: float(v) if np.ndim(v) == 0 else v.tolist() for k, v in row.items()}
+            if not skip_nonfinite:
+                _check_finite(row, chunk_start + hi)
+            history.append({"step": chunk_start + hi, **row})
+            if workdir is not None:
+                workdir.log(chunk_start + hi, row)
+        bar.update(valid)
+        bar.set_postfix(loss=f"{np.mean(history[-1].get('loss', np.nan)):.4g}")
+
+    bar = tqdm(total=num_steps, initial=start, disable=not progress, unit="step")
+    pending = None
+    for chunk_start in range(start, num_steps, steps_per_call):
+        chunk_stop = min(chunk_start + steps_per_call, num_steps)
+        state, metrics = chunk(state, data, key, chunk_start, num_steps)
+        if pending is not None:
+            record(*pending)
+        pending = (chunk_start, metrics)
+        due = checkpoint_every and chunk_stop // checkpoint_every > chunk_start // checkpoint_every
+        if workdir is not None and (due or chunk_stop == num_steps):
+            record(*pending)
+            pending = None
+            workdir.save(chunk_stop, state)
+    if pending is not None:
+        record(*pending)
+    bar.close()
+    return state, history
+
+
+def _check_finite(row: dict, step: int) -> None:
+    for name in ("loss", "grad_norm"):
+        if name in row and not np.isfinite(row[name]).all():
+            raise DivergenceError(
+                f"{name} became non-finite ({row[name]}) in the steps ending at {step}; "
+                "the last checkpoint before it is intact: resume with a lower learning rate, "
+                "or skip non-finite updates (skip_nonfinite with optax.apply_if_finite)"
+            )
