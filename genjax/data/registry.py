@@ -27,15 +27,18 @@ def load(name: str, **options) -> Dataset:
     return validate(LOADERS[name](**options))
 
 
+OPTIONAL_MODULES = ("synthetic", "sequences", "tabular")
+
+
 def _import_loaders() -> None:
-    # Each module registers its loaders on import.
+    """Import the modules whose loaders register themselves on import."""
+    import importlib
+
     from genjax.data import embedded, images  # noqa: F401
 
-    try:  # optional modules added by later issues
-        from genjax.data import synthetic  # noqa: F401
-    except ImportError:
-        pass
-    try:
-        from genjax.data import tabular  # noqa: F401
-    except ImportError:
-        pass
+    for name in OPTIONAL_MODULES:
+        try:
+            importlib.import_module(f"genjax.data.{name}")
+        except ModuleNotFoundError as err:
+            if err.name != f"genjax.data.{name}":
+                raise
