@@ -5,16 +5,22 @@
 writes into the workdir `config.json` (the full config), `metrics.jsonl` (one JSON object per
 logged step, each with "step"), `summary.json` (final numbers, flat keys), PNG figures and
 `checkpoints/`. Re-running the same command on the same workdir resumes from the newest
-checkpoint and appends to `metrics.jsonl` without repeating steps.
+checkpoint and appends to `metrics.jsonl` without repeating steps. One process at a time
+may use a workdir (an advisory lock, released when the process ends, even by SIGKILL).
+Errors a user can fix (bad flags or data, a diverged run, an interrupt) end the command with
+one line on stderr; set GENJAX_TRACEBACK=1 to see the traceback instead.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import math
 import os
 import shutil
+import sys
+import types
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -52,6 +58,8 @@ class BaseConfig:
     """Delete an existing workdir instead of resuming from it."""
     progress: bool = True
     """Show a progress bar."""
+    skip_nonfinite: bool = False
+    """Skip updates whose gradients are not finite instead of stopping the run."""
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "steps_per_call", "checkpoint_every", "keep"):
@@ -63,30 +71,47 @@ class BaseConfig:
             raise ValueError(f"--learning-rate must be > 0, got {self.learning_rate}")
 
 
+def optimizer(config: BaseConfig, tx=None):
+    """`tx` (default: Adam at `config.learning_rate`), wrapped by `optax.apply_if_finite`
+    when `config.skip_nonfinite`, so non-finite updates are dropped rather than applied."""
+    import optax
+
+    tx = optax.adam(config.learning_rate) if tx is None else tx
+    return optax.apply_if_finite(tx, max_consecutive_errors=100) if config.skip_nonfinite else tx
+
+
 def train(wd: Workdir, config: BaseConfig, step, state, data, key, *, population: bool = False):
     """Resume `state` from the workdir's newest checkpoint if any, then `fit` it up to
-    `config.steps`, logging to metrics.jsonl and checkpointing on the way."""
+    `config.steps`, logging to metrics.jsonl and checkpointing on the way.
+
+    A checkpoint holds `{"state": state, "key": key data}`: the base key is saved beside
+    the state; the batch order and noise of every step derive from it and the step.
+    """
     from genjax.train.loop import fit
 
-    state = wd.restore_or(state)
+    key_data = jax.random.key_data(key)
+    saved = wd.restore_or({"state": state, "key": key_data})
+    if not np.array_equal(saved["key"], key_data):
+        raise ValueError(f"{wd.path}: the checkpoint's base key differs from this run's seed")
+
+    def save(step_number, state):
+        wd.save(step_number, {"state": state, "key": key_data})
+
     state, _ = fit(
         step,
-        state,
+        saved["state"],
         data,
         key,
         num_steps=config.steps,
         batch_size=config.batch_size,
         steps_per_call=config.steps_per_call,
-        workdir=wd,
+        workdir=types.SimpleNamespace(log=wd.log, save=save),
         checkpoint_every=config.checkpoint_every,
         population=population,
+        skip_nonfinite=config.skip_nonfinite,
         progress=config.progress,
     )
     return state
-
-
-# Fields that may change between a run and its resumption (training longer is allowed).
-RESUMABLE_FIELDS = frozenset({"steps", "overwrite", "workdir"})
 
 
 def to_jsonable(value: Any) -> Any:
@@ -110,6 +135,68 @@ def _write_json_atomically(path: str, obj: Any) -> None:
     os.replace(tmp, path)
 
 
+LOCK_FILE = ".lock"
+
+# Fields that may change when a run is resumed: train longer, lower the learning rate or skip
+# non-finite updates after a divergence, log or checkpoint at another pace.
+RESUMABLE_FIELDS = frozenset(
+    {
+        "workdir",
+        "overwrite",
+        "progress",
+        "steps",
+        "learning_rate",
+        "skip_nonfinite",
+        "steps_per_call",
+        "checkpoint_every",
+        "keep",
+    }
+)
+
+
+# Locks this process holds: path -> [open file, number of Workdirs using it]. The lock is
+# re-entrant within a process (a notebook or test may open one workdir several times) and
+# exclusive between processes.
+_HELD_LOCKS: dict[str, list] = {}
+
+
+def _acquire(path: str) -> None:
+    """Take the exclusive advisory lock at `path`, or raise a ValueError naming its holder.
+    The kernel drops the lock when the process ends, however it ends."""
+    if path in _HELD_LOCKS:
+        _HELD_LOCKS[path][1] += 1
+        return
+    handle = open(path, "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "unknown"
+        handle.close()
+        raise ValueError(
+            f"{os.path.dirname(path)} is in use by another process (pid {owner}); "
+            "wait for it to finish or use another --workdir"
+        ) from None
+    handle.truncate(0)
+    handle.write(str(os.getpid()))
+    handle.flush()
+    _HELD_LOCKS[path] = [handle, 1]
+
+
+def _release(path: str) -> None:
+    if path in _HELD_LOCKS:
+        _HELD_LOCKS[path][1] -= 1
+        if _HELD_LOCKS[path][1] == 0:
+            _HELD_LOCKS.pop(path)[0].close()
+
+
+def _clear(directory: str, *, keep: str) -> None:
+    for name in os.listdir(directory):
+        if name != keep:
+            path = os.path.join(directory, name)
+            shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
+
+
 class Workdir:
     """One run's directory: config check, metrics log, checkpoints, summary and figures."""
 
@@ -117,12 +204,30 @@ class Workdir:
         self, path: str | os.PathLike, config: Any, *, overwrite: bool = False, keep: int = 3
     ):
         self.path = os.path.abspath(path)
-        if overwrite and os.path.isdir(self.path):
-            shutil.rmtree(self.path)
         os.makedirs(self.path, exist_ok=True)
-        self.config = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
-        self._check_config()
-        self.checkpoints = Checkpointer(self.file("checkpoints"), keep=keep)
+        self._lock_path = os.path.join(self.path, LOCK_FILE)
+        _acquire(self._lock_path)
+        try:
+            if overwrite:
+                _clear(self.path, keep=LOCK_FILE)
+            self.config = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+            self._check_config()
+            self.checkpoints = Checkpointer(self.file("checkpoints"), keep=keep)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Release this Workdir's hold on the lock (the process's last hold frees it)."""
+        if self._lock_path is not None:
+            _release(self._lock_path)
+            self._lock_path = None
+
+    def __enter__(self) -> Workdir:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     def file(self, name: str) -> str:
         """The path of `name` inside the workdir (figures, extra outputs)."""
@@ -189,7 +294,26 @@ class Workdir:
 
 
 def cli(config_type: type[Config], run: Callable[[Config], Any]) -> Any:
-    """Parse `config_type`'s fields as flags with tyro (`--help` lists them) and run."""
+    """Parse `config_type`'s fields as flags with tyro (`--help` lists them) and run.
+
+    A user-fixable error ends the process with one line on stderr (exit 1; 130 after an
+    interrupt, whose checkpoint lets the same command resume).
+    """
     import tyro
 
-    return run(tyro.cli(config_type))
+    from genjax.data import DatasetUnavailableError
+    from genjax.train.loop import DivergenceError
+
+    try:
+        return run(tyro.cli(config_type))
+    except KeyboardInterrupt as err:
+        if os.environ.get("GENJAX_TRACEBACK"):
+            raise
+        detail = str(err) or "interrupted"
+        print(f"{detail}; run the same command again to resume", file=sys.stderr)
+        sys.exit(130)
+    except (ValueError, FileNotFoundError, DatasetUnavailableError, DivergenceError) as err:
+        if os.environ.get("GENJAX_TRACEBACK"):
+            raise
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)

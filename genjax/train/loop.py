@@ -13,6 +13,10 @@ run would have drawn.
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import signal
+import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -34,6 +38,15 @@ class RunLog(Protocol):
 
 class DivergenceError(FloatingPointError):
     """A non-finite loss or gradient norm; the message names the step and quantity."""
+
+
+def _check_data(data: Any) -> None:
+    """A ValueError naming the first floating-point array of `data` that holds NaN or Inf."""
+    for path, leaf in jax.tree_util.tree_leaves_with_path(data):
+        if jnp.issubdtype(leaf.dtype, jnp.floating) and not bool(jnp.isfinite(leaf).all()):
+            bad = int((~jnp.isfinite(leaf)).reshape(len(leaf), -1).any(axis=1).sum())
+            name = jax.tree_util.keystr(path) or "data"
+            raise ValueError(f"training data {name} has NaN or Inf in {bad} examples")
 
 
 def num_examples(data: Any) -> int:
@@ -89,6 +102,13 @@ def make_chunk(data_step: Callable, steps_per_call: int, *, population: bool = F
     return jax.jit(chunk, donate_argnums=0)
 
 
+@functools.lru_cache(maxsize=64)
+def _cached_chunk(step: Step, batch_size: int, steps_per_call: int, population: bool):
+    # Keyed on the step function itself: fitting again with the same step (resuming,
+    # training longer, benchmarking) reuses the compiled program instead of recompiling.
+    return make_chunk(make_data_step(step, batch_size), steps_per_call, population=population)
+
+
 def fit(
     step: Step,
     state: TrainState,
@@ -110,7 +130,7 @@ def fit(
     Args:
       step: `step(state, batch, key) -> (state, metrics)`, e.g. from `make_train_step`.
       state: the starting state (from scratch or restored); training continues from
-        `state.step`. Its buffers are donated: use the returned state afterwards.
+        `state.step`. It is copied once, then its copies are donated call to call.
       data: a pytree of arrays with a common leading example axis, e.g. `x` or `(x, y)`.
       key: the run's base key (a stacked `[P]` key array when `population`).
       log_every: steps per logged row (a divisor of `steps_per_call`; default: one row per
@@ -136,19 +156,23 @@ def fit(
     if steps_per_call % log_every:
         raise ValueError(f"log_every={log_every} must divide steps_per_call={steps_per_call}")
 
+    # fit donates the state's buffers to each call; copy once so the caller's arrays (say,
+    # the params passed to TrainState.create) stay valid.
+    state = jax.tree.map(jnp.copy, state)
     data = jax.device_put(data)
-    chunk = make_chunk(make_data_step(step, batch_size), steps_per_call, population=population)
+    _check_data(data)
+    chunk = _cached_chunk(step, batch_size, steps_per_call, population)
     history: list[dict] = []
 
     def record(chunk_start: int, metrics: dict) -> None:
         metrics = jax.device_get(metrics)  # [K, ...] per metric: the one host sync per call
         valid = min(steps_per_call, num_steps - chunk_start)
+        if not skip_nonfinite:
+            _check_finite(metrics, chunk_start, valid)
         for lo in range(0, valid, log_every):
             hi = min(lo + log_every, valid)
             row = {name: np.mean(v[lo:hi], axis=0) for name, v in metrics.items()}
             row = {k: float(v) if np.ndim(v) == 0 else v.tolist() for k, v in row.items()}
-            if not skip_nonfinite:
-                _check_finite(row, chunk_start + hi)
             history.append({"step": chunk_start + hi, **row})
             if workdir is not None:
                 workdir.log(chunk_start + hi, row)
@@ -157,28 +181,58 @@ def fit(
 
     bar = tqdm(total=num_steps, initial=start, disable=not progress, unit="step")
     pending = None
-    for chunk_start in range(start, num_steps, steps_per_call):
-        chunk_stop = min(chunk_start + steps_per_call, num_steps)
-        state, metrics = chunk(state, data, key, chunk_start, num_steps)
-        if pending is not None:
-            record(*pending)
-        pending = (chunk_start, metrics)
-        due = checkpoint_every and chunk_stop // checkpoint_every > chunk_start // checkpoint_every
-        if workdir is not None and (due or chunk_stop == num_steps):
-            record(*pending)
-            pending = None
-            workdir.save(chunk_stop, state)
+    with _deferred_interrupt() as interrupted:
+        for chunk_start in range(start, num_steps, steps_per_call):
+            chunk_stop = min(chunk_start + steps_per_call, num_steps)
+            state, metrics = chunk(state, data, key, chunk_start, num_steps)
+            if pending is not None:
+                record(*pending)
+            pending = (chunk_start, metrics)
+            due = (
+                checkpoint_every
+                and chunk_stop // checkpoint_every > chunk_start // checkpoint_every
+            )
+            if interrupted() or (workdir is not None and (due or chunk_stop == num_steps)):
+                record(*pending)
+                pending = None
+                if workdir is not None:
+                    workdir.save(chunk_stop, state)
+            if interrupted():
+                bar.close()
+                saved = "checkpoint saved" if workdir is not None else "no workdir to save to"
+                raise KeyboardInterrupt(f"interrupted at step {chunk_stop} ({saved})")
     if pending is not None:
         record(*pending)
     bar.close()
     return state, history
 
 
-def _check_finite(row: dict, step: int) -> None:
+@contextlib.contextmanager
+def _deferred_interrupt():
+    """Within the block, SIGINT only sets a flag that the loop polls between calls, so an
+    interrupted run stops at a call boundary with a consistent state to checkpoint."""
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag.is_set
+        return
+    previous = signal.signal(signal.SIGINT, lambda *_: flag.set())
+    try:
+        yield flag.is_set
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _check_finite(metrics: dict, chunk_start: int, valid: int) -> None:
+    """Raise at the first of the chunk's steps whose loss or gradient norm is not finite."""
     for name in ("loss", "grad_norm"):
-        if name in row and not np.isfinite(row[name]).all():
+        if name not in metrics:
+            continue
+        values = np.asarray(metrics[name][:valid]).reshape(valid, -1)  # [K, members]
+        bad = ~np.isfinite(values).all(axis=1)
+        if bad.any():
+            first = int(np.argmax(bad))
             raise DivergenceError(
-                f"{name} became non-finite ({row[name]}) in the steps ending at {step}; "
-                "the last checkpoint before it is intact: resume with a lower learning rate, "
-                "or skip non-finite updates (skip_nonfinite with optax.apply_if_finite)"
+                f"{name} became non-finite ({values[first].tolist()}) at step "
+                f"{chunk_start + first + 1}; the last checkpoint before it is intact: resume "
+                "with a lower learning rate, or skip non-finite updates (--skip-nonfinite)"
             )
