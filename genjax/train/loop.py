@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec, Sharding
 from tqdm.auto import tqdm
 
 from genjax.train.state import TrainState
@@ -66,12 +67,22 @@ def sample_batch(key: jax.Array, data: Any, batch_size: int) -> Any:
     return jax.tree.map(lambda x: x[index], data)
 
 
-def make_data_step(step: Step, batch_size: int) -> Callable:
-    """`data_step(state, data, key)`: sample the minibatch of `state.step`, then `step`."""
+def make_data_step(step: Step, batch_size: int, batch_sharding: Sharding | None = None):
+    """`data_step(state, data, key)`: sample the minibatch of `state.step`, then `step`.
+
+    With `batch_sharding` (e.g. `NamedSharding(mesh, P("data"))`) the minibatch is split
+    over the devices along its example axis; XLA's SPMD partitioner then runs the step data
+    parallel, all-reducing the gradients. Random numbers do not depend on the sharding
+    (partitionable threefry), so results equal the single-device ones up to the order of
+    floating-point reductions.
+    """
 
     def data_step(state: TrainState, data: Any, key: jax.Array):
         batch_key, step_key = jax.random.split(jax.random.fold_in(key, state.step))
-        return step(state, sample_batch(batch_key, data, batch_size), step_key)
+        batch = sample_batch(batch_key, data, batch_size)
+        if batch_sharding is not None:
+            batch = jax.lax.with_sharding_constraint(batch, batch_sharding)
+        return step(state, batch, step_key)
 
     return data_step
 
@@ -103,10 +114,42 @@ def make_chunk(data_step: Callable, steps_per_call: int, *, population: bool = F
 
 
 @functools.lru_cache(maxsize=64)
-def _cached_chunk(step: Step, batch_size: int, steps_per_call: int, population: bool):
+def _cached_chunk(
+    step: Step,
+    batch_size: int,
+    steps_per_call: int,
+    population: bool,
+    batch_sharding: Sharding | None,
+):
     # Keyed on the step function itself: fitting again with the same step (resuming,
     # training longer, benchmarking) reuses the compiled program instead of recompiling.
-    return make_chunk(make_data_step(step, batch_size), steps_per_call, population=population)
+    data_step = make_data_step(step, batch_size, batch_sharding)
+    return make_chunk(data_step, steps_per_call, population=population)
+
+
+def _place(state: Any, data: Any, key: jax.Array, mesh: Mesh | None, population: bool):
+    """Device placement: everything replicated over `mesh`, except a population's leading
+    member axis, which is split over the mesh axis "pop" when there is one. Returns
+    `(state, data, key, batch_sharding)`; the batch is split over "data" if present."""
+    # fit donates the state's buffers to each call; copying first keeps the caller's arrays
+    # (say, the params passed to TrainState.create) valid.
+    state = jax.tree.map(jnp.copy, state)
+    if mesh is None:
+        return state, jax.device_put(data), key, None
+    unknown = set(mesh.axis_names) - {"data", "pop"}
+    if unknown:
+        raise ValueError(f"mesh axes must be 'data' and/or 'pop', got {mesh.axis_names}")
+    replicated = NamedSharding(mesh, PartitionSpec())
+    members = NamedSharding(mesh, PartitionSpec("pop" if "pop" in mesh.axis_names else None))
+    state_sharding = members if population else replicated
+    # The constraint applies inside the (vmapped) per-member step: [B, ...] over "data".
+    batch = NamedSharding(mesh, PartitionSpec("data")) if "data" in mesh.axis_names else None
+    return (
+        jax.device_put(state, state_sharding),
+        jax.device_put(data, replicated),
+        jax.device_put(key, state_sharding),
+        batch,
+    )
 
 
 def fit(
@@ -122,6 +165,7 @@ def fit(
     workdir: RunLog | None = None,
     checkpoint_every: int | None = None,
     population: bool = False,
+    mesh: Mesh | None = None,
     skip_nonfinite: bool = False,
     progress: bool = True,
 ) -> tuple[TrainState, list[dict]]:
@@ -139,6 +183,9 @@ def fit(
         `checkpoint_every` steps (at call boundaries) and at the end.
       population: `state` and `key` carry a leading member axis; the step is vmapped
         over it, sharing the data. Rows then hold one value per member.
+      mesh: run on the devices of a `jax.sharding.Mesh` with axes "data" (each minibatch
+        split over them: data parallel) and/or "pop" (a population's members split over
+        them). Parameters are replicated; results match one device up to float rounding.
       skip_nonfinite: keep training past a non-finite loss (the optimizer is expected to
         skip such updates, e.g. `optax.apply_if_finite`) instead of raising.
 
@@ -156,12 +203,9 @@ def fit(
     if steps_per_call % log_every:
         raise ValueError(f"log_every={log_every} must divide steps_per_call={steps_per_call}")
 
-    # fit donates the state's buffers to each call; copy once so the caller's arrays (say,
-    # the params passed to TrainState.create) stay valid.
-    state = jax.tree.map(jnp.copy, state)
-    data = jax.device_put(data)
+    state, data, key, batch_sharding = _place(state, data, key, mesh, population)
     _check_data(data)
-    chunk = _cached_chunk(step, batch_size, steps_per_call, population)
+    chunk = _cached_chunk(step, batch_size, steps_per_call, population, batch_sharding)
     history: list[dict] = []
 
     def record(chunk_start: int, metrics: dict) -> None:
