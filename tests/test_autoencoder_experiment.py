@@ -80,3 +80,42 @@ def test_cli_help_and_bad_flags():
         assert flag in help_text
     bad = subprocess.run([sys.executable, script, "--model", "vae"], capture_output=True, text=True)
     assert bad.returncode != 0 and "vae" in bad.stderr
+
+
+@pytest.mark.parametrize(
+    "model, dataset, extra",
+    [
+        ("conv", "digits", dict(channels=(4, 8))),
+        ("recurrent", "digits", dict(recurrent_hidden=(16,), cell="lstm")),  # 8 rows of 8
+        ("recurrent", "sines", dict()),
+    ],
+)
+def test_conv_and_recurrent_models_run_end_to_end(tmp_path, model, dataset, extra):
+    summary = autoencoder.run(config(tmp_path, model=model, dataset=dataset, **extra))
+    for name in ["config.json", "metrics.jsonl", "summary.json", *FIGURES]:
+        assert (tmp_path / name).exists(), name
+    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    rows = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows] == [100, 200, 300]
+    assert rows[-1]["loss"] < rows[0]["loss"]
+    assert summary["test_reconstruction_loss"] < summary["baseline_reconstruction_loss"]
+    rows_of_images = model == "recurrent" and dataset == "digits"
+    assert summary["dataset"] == ("digits_rows" if rows_of_images else dataset)
+
+
+def test_recurrent_autoencoder_beats_a_third_of_the_mean_baseline(tmp_path):
+    summary = autoencoder.run(config(tmp_path, model="recurrent", steps=1500))  # digits by rows
+    assert summary["test_reconstruction_loss"] < summary["baseline_reconstruction_loss"] / 3
+
+
+@pytest.mark.parametrize(
+    "model, dataset, message",
+    [
+        ("conv", "sines", "the conv autoencoder needs images"),
+        ("stacked", "sines", r"the MLP autoencoders need \[N, D\] inputs"),
+        ("recurrent", "breast_cancer", r"the recurrent autoencoder needs \[N, T, F\]"),
+    ],
+)
+def test_models_refuse_data_of_the_wrong_shape(tmp_path, model, dataset, message):
+    with pytest.raises(ValueError, match=message):
+        autoencoder.run(config(tmp_path, model=model, dataset=dataset))

@@ -2,9 +2,34 @@
 
 from genjax.models.autoencoder import (
     Autoencoder,
+    ConvAutoencoder,
+    EncoderClassifier,
+    RecurrentAutoencoder,
+    default_latent_dim,
     make_reconstruction_loss,
     mean_baseline_loss,
     preset,
+    with_encoder,
 )
 
-__all__ = ["Autoencoder", "make_reconstruction_loss", "mean_baseline_loss", "preset"]
+__all__ = [
+    "Autoencoder",
+    "ConvAutoencoder",
+    "EncoderClassifier",
+    "RecurrentAutoencoder",
+    "default_latent_dim",
+    "make_reconstruction_loss",
+    "mean_baseline_loss",
+    "preset",
+    "with_encoder",
+]
+from genjax.models.vae import (  # noqa: E402
+    VAE,
+    decode_mean,
+    encode_mean,
+    evaluate,
+    make_vae_loss,
+    sample_prior,
+)
+
+__all__ += ["VAE", "decode_mean", "encode_mean", "evaluate", "make_vae_loss", "sample_prior"]

@@ -10,6 +10,9 @@ The named presets of the deck are configurations of one module:
 undercomplete (one layer, code smaller than the input), overcomplete (code larger than the
 input), stacked (deep, symmetric), tied (stacked, decoder reuses the encoder's kernels
 transposed: about half the weights) and denoising (stacked, trained on corrupted inputs).
+Beside it, `ConvAutoencoder` (strided convolutions down, transposed convolutions up, for
+images) and `RecurrentAutoencoder` (sequence-to-vector, vector-to-sequence) have the same
+`encode` / `decode` / `__call__` methods and `latent_dim` field, so the same losses apply.
 """
 
 from __future__ import annotations
@@ -21,7 +24,9 @@ import jax
 import jax.numpy as jnp
 
 from genjax.losses.reconstruction import reconstruction_loss
+from genjax.nn.conv import ConvDecoder, ConvEncoder
 from genjax.nn.mlp import Decoder, Encoder, TiedDecoder, encoder_kernels
+from genjax.nn.recurrent import SequenceDecoder, SequenceEncoder
 
 
 class Autoencoder(nn.Module):
@@ -52,7 +57,107 @@ class Autoencoder(nn.Module):
         return self.decode(self.encode(x))
 
 
+class ConvAutoencoder(nn.Module):
+    """`x [..., H·W·C] -> code [..., latent_dim] -> output [..., H·W·C]` through images.
+
+    The flat input (row-major, as the data module serves images) is viewed as
+    `[..., H, W, C]`; the encoder's stride-2 stages have `features` channels and the decoder
+    mirrors them (`reversed(features)`) with transposed convolutions. The output is flat and
+    linear (logits or means), like `Autoencoder`'s.
+    """
+
+    image_shape: tuple[int, int, int]
+    features: Sequence[int] = (32, 64)
+    latent_dim: int = 16
+    activation: Callable[[jax.Array], jax.Array] = nn.relu
+
+    def setup(self):
+        self.encoder = ConvEncoder(self.features, self.latent_dim, self.activation)
+        self.decoder = ConvDecoder(
+            self.image_shape, tuple(reversed(self.features)), self.activation
+        )
+
+    def encode(self, x: jax.Array) -> jax.Array:
+        images = x.reshape(*x.shape[:-1], *self.image_shape)  # [..., H, W, C]
+        return self.encoder(images)
+
+    def decode(self, z: jax.Array) -> jax.Array:
+        images = self.decoder(z)  # [..., H, W, C]
+        return images.reshape(*images.shape[:-3], -1)  # [..., H·W·C]
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self.decode(self.encode(x))
+
+
+class RecurrentAutoencoder(nn.Module):
+    """`x [..., T, F] -> code [..., latent_dim] -> output [..., T, F]`.
+
+    The encoder's code is the final hidden state of recurrent layers `(*hidden, latent_dim)`
+    (at each sequence's own last step when `seq_lengths` is given); the decoder starts its
+    first layer from a state computed from the code, feeds the code as every step's input
+    through layers `reversed(hidden)` (`(latent_dim,)` if `hidden` is empty), and a linear
+    output per step.
+    """
+
+    length: int
+    num_features: int
+    hidden: Sequence[int] = (64,)
+    latent_dim: int = 16
+    cell: str = "gru"
+
+    def setup(self):
+        self.encoder = SequenceEncoder(self.latent_dim, self.hidden, self.cell)
+        decoder_hidden = tuple(reversed(self.hidden)) or (self.latent_dim,)
+        self.decoder = SequenceDecoder(self.length, self.num_features, decoder_hidden, self.cell)
+
+    def encode(self, x: jax.Array, seq_lengths: jax.Array | None = None) -> jax.Array:
+        return self.encoder(x, seq_lengths)
+
+    def decode(self, z: jax.Array) -> jax.Array:
+        return self.decoder(z)
+
+    def __call__(self, x: jax.Array, seq_lengths: jax.Array | None = None) -> jax.Array:
+        return self.decode(self.encode(x, seq_lengths))
+
+
+class EncoderClassifier(nn.Module):
+    """`x [..., D] -> logits [..., num_classes]`: an `Encoder` (the same layers, and the same
+    parameter names under "encoder", as an `Autoencoder`'s) followed by a linear softmax head,
+    `logits = W · encode(x) + b`, `p(y | x) = softmax(logits)`.
+
+    Unsupervised pre-training: train an `Autoencoder` on all the unlabelled data, start the
+    classifier from its encoder's weights (`with_encoder`), then train on the labelled few.
+    """
+
+    hidden: Sequence[int]
+    latent_dim: int
+    num_classes: int
+    activation: Callable[[jax.Array], jax.Array] = nn.relu
+
+    def setup(self):
+        self.encoder = Encoder(self.hidden, self.latent_dim, self.activation)
+        self.head = nn.Dense(self.num_classes)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self.head(self.encoder(x))
+
+
+def with_encoder(classifier_params: dict, autoencoder_params: dict) -> dict:
+    """`classifier_params` with the "encoder" subtree replaced by the autoencoder's (the same
+    arrays, unchanged); raises ValueError if the two encoders' shapes differ."""
+    mine, theirs = classifier_params["encoder"], autoencoder_params["encoder"]
+    shapes = jax.tree.map(jnp.shape, mine), jax.tree.map(jnp.shape, theirs)
+    if shapes[0] != shapes[1]:
+        raise ValueError(f"encoder shapes differ: classifier {shapes[0]}, autoencoder {shapes[1]}")
+    return {**classifier_params, "encoder": theirs}
+
+
 PRESETS = ("undercomplete", "overcomplete", "stacked", "tied", "denoising")
+
+
+def default_latent_dim(input_dim: int) -> int:
+    """The code size used when none is given: `D/4`, clipped to [2, 32]."""
+    return max(2, min(32, input_dim // 4))
 
 
 def preset(name: str, input_dim: int, *, hidden: Sequence[int], latent_dim: int | None):
@@ -67,7 +172,7 @@ def preset(name: str, input_dim: int, *, hidden: Sequence[int], latent_dim: int 
         if latent <= input_dim:
             raise ValueError(f"overcomplete needs latent_dim > {input_dim} inputs, got {latent}")
         return Autoencoder(input_dim, (), latent), False
-    latent = max(2, min(32, input_dim // 4)) if latent_dim is None else latent_dim
+    latent = default_latent_dim(input_dim) if latent_dim is None else latent_dim
     if latent < 1:
         raise ValueError(f"latent_dim must be >= 1, got {latent}")
     if name == "undercomplete":

@@ -1,5 +1,18 @@
 """Flax linen modules, pure: `apply(params, x, ...)`, keys passed in."""
 
+from genjax.nn.conv import ConvDecoder, ConvEncoder
 from genjax.nn.mlp import MLP, Decoder, Encoder, TiedDecoder, count_params, encoder_kernels
+from genjax.nn.recurrent import SequenceDecoder, SequenceEncoder
 
-__all__ = ["MLP", "Decoder", "Encoder", "TiedDecoder", "count_params", "encoder_kernels"]
+__all__ = [
+    "MLP",
+    "ConvDecoder",
+    "ConvEncoder",
+    "Decoder",
+    "Encoder",
+    "SequenceDecoder",
+    "SequenceEncoder",
+    "TiedDecoder",
+    "count_params",
+    "encoder_kernels",
+]
