@@ -27,7 +27,6 @@ from typing import Literal
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 
 from genjax.experiment import cli, to_jsonable
