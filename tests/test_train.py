@@ -170,9 +170,7 @@ def test_divergence_names_the_step_and_quantity(regression):
 
     tx = optax.sgd(10.0)
     step = make_train_step(exploding, tx)
-    with pytest.raises(
-        DivergenceError, match=r"(loss|grad_norm) became non-finite .* at step \d+"
-    ):
+    with pytest.raises(DivergenceError, match=r"(loss|grad_norm) became non-finite .* at step \d+"):
         fit(
             step,
             TrainState.create(jnp.ones(4), tx),
