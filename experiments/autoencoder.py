@@ -38,6 +38,7 @@ from genjax.models.autoencoder import (
     make_reconstruction_loss,
     mean_baseline_loss,
     preset,
+    reconstruction_inputs,
 )
 from genjax.nn import count_params
 from genjax.train import TrainState, make_train_step
@@ -126,13 +127,7 @@ def run(config: Config) -> dict:
     ds = gdata.load(config.dataset, data_dir=config.data_dir, seed=config.seed)
     if config.model == "recurrent" and ds.image_shape is not None:
         ds = as_row_sequences(ds)  # [N, H, W·C]: one step per image row
-    likelihood = config.likelihood
-    if likelihood == "auto":
-        likelihood = "bernoulli" if ds.kind == "binary" else "gaussian"
-    x_train, x_test = ds.x_train, ds.x_test
-    if x_train.min() < 0 or x_train.max() > 1:  # unbounded real features: standardize
-        mean, std = x_train.mean(0), x_train.std(0) + 1e-8
-        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    likelihood, x_train, x_test = reconstruction_inputs(ds, config.likelihood)
     model, denoising = make_model(config, ds)
     # every check above runs before the workdir is touched
     with Workdir(config.workdir, config, overwrite=config.overwrite, keep=config.keep) as wd:

@@ -59,6 +59,7 @@ from genjax.models.autoencoder import (
     make_reconstruction_loss,
     mean_baseline_loss,
     preset,
+    reconstruction_inputs,
     with_encoder,
 )
 from genjax.train import TrainState, init_population, make_train_step
@@ -236,13 +237,7 @@ def run(config: Config) -> dict:
             f"{ds.name}: pre-training needs labelled [N, D] data, got {ds.x_train.shape} "
             f"with {'no' if ds.y_train is None else ds.num_classes} classes"
         )
-    likelihood = config.likelihood
-    if likelihood == "auto":
-        likelihood = "bernoulli" if ds.kind == "binary" else "gaussian"
-    x_train, x_test = ds.x_train, ds.x_test
-    if x_train.min() < 0 or x_train.max() > 1:  # unbounded real features: standardize
-        mean, std = x_train.mean(0), x_train.std(0) + 1e-8
-        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    likelihood, x_train, x_test = reconstruction_inputs(ds, config.likelihood)
     autoencoder, denoising = preset(
         config.pretrain_model, ds.input_dim, hidden=config.hidden, latent_dim=config.latent_dim
     )

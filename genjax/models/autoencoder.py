@@ -215,3 +215,18 @@ def mean_baseline_loss(x_train: jax.Array, x_test: jax.Array, *, likelihood: str
         mean = jnp.log(p) - jnp.log1p(-p)  # logits of the mean
     output = jnp.broadcast_to(mean, x_test.shape)
     return jnp.mean(jax.vmap(reconstruction_loss(likelihood))(output, x_test))
+
+
+def reconstruction_inputs(ds, likelihood: str = "auto"):
+    """`(likelihood, x_train, x_test)` for training a reconstruction model on `ds`.
+
+    "auto" picks "bernoulli" for binary data and "gaussian" otherwise. Features outside
+    [0, 1] are standardized with the training mean and standard deviation.
+    """
+    if likelihood == "auto":
+        likelihood = "bernoulli" if ds.kind == "binary" else "gaussian"
+    x_train, x_test = ds.x_train, ds.x_test
+    if x_train.min() < 0 or x_train.max() > 1:  # unbounded real features: standardize
+        mean, std = x_train.mean(0), x_train.std(0) + 1e-8
+        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    return likelihood, x_train, x_test
