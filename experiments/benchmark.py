@@ -7,12 +7,14 @@ Measures, in one process, and writes `benchmark.json` plus a printed table:
 2. the reference VAE (784-400-20-400-784, ReLU, Bernoulli decoder, Adam, batch 128, data on
    the device) through the public `fit`, with `steps_per_call` = 1, 100 and 1000;
 3. 8 such VAEs as one vmapped population against the same 8 trained one after another;
-4. one step of the convolutional autoencoder and of a DCGAN;
-5. how many times a 1000-step `fit` compiles its training program, and how long that takes.
+4. the convolutional autoencoder and a DCGAN (1 D + 1 G update per step) through `fit`;
+5. co-evolution grid epochs per second for grids 2×2 to 4×4 on one device and, on CPU, for
+   a 4×4 grid sharded over 1, 4 and 8 simulated devices (each in its own process);
+6. how many times a 1000-step `fit` compiles its training program, and how long that takes.
 
 FLOPs: the MLP VAE counts `6 × batch × weights` per step (2 for the forward matmuls, 4 for
 the backward ones; elementwise work ignored), as is customary; the convolutional rows use
-XLA's own cost analysis of the compiled step. Throughput is measured after a warm-up call
+XLA's cost analysis of one step. Throughput is measured after a warm-up call
 (compilation excluded) as the best of `repeats` timings.
 """
 
@@ -23,17 +25,20 @@ import json
 import logging
 import os
 import time
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
 
+from genjax.coevolution import benchmark_epochs, benchmark_epochs_subprocess
 from genjax.experiment import cli, to_jsonable
-from genjax.models.autoencoder import make_reconstruction_loss
+from genjax.models.autoencoder import ConvAutoencoder, make_reconstruction_loss
 from genjax.models.vae import VAE, make_vae_loss
 from genjax.nn import count_params
+from genjax.nn.gan import make_gan_nets
 from genjax.train import TrainState, fit, init_population, make_train_step
+from genjax.train.gan import GANObjective, init_gan, make_gan_step
 
 BATCH = 128
 
@@ -43,11 +48,22 @@ class Config:
     workdir: str = "runs/benchmark"
     """Directory for benchmark.json."""
     quick: bool = False
-    """A reduced version (smaller peak matmul, fewer steps) for the tests."""
+    """A reduced version (smaller peak matmul, fewer steps and grids) for the tests."""
     device: Literal["auto", "cpu", "gpu"] = "auto"
     """The backend to measure on; auto: JAX's default."""
     repeats: int = 3
     """Timings per row; the best is reported."""
+
+    def __post_init__(self):
+        if self.repeats < 1:
+            raise ValueError(f"--repeats must be >= 1, got {self.repeats}")
+
+
+class Row(NamedTuple):
+    name: str
+    rate: float | None  # steps (or epochs) per second
+    gflops: float | None
+    peak_fraction: float | None
 
 
 def best_time(fn, repeats: int) -> float:
@@ -71,41 +87,43 @@ def matmul_peak(n: int, repeats: int) -> float:
     return 2 * n**3 * calls / seconds / 1e9
 
 
-def reference_vae():
-    model = VAE(input_dim=784, latent_dim=20, hidden=(400,), likelihood="bernoulli")
-    x = (jax.random.uniform(jax.random.key(2), (10_000, 784)) < 0.3).astype(jnp.float32)
-    tx = optax.adam(1e-3)
-    step = make_train_step(make_vae_loss(model), tx)
+def fit_seconds(step, state, data, key, *, steps, steps_per_call, population=False):
+    """A blocking `fit` of `steps` steps, timed (its compiled program is cached per step)."""
+    start = time.perf_counter()
+    final, _ = fit(
+        step,
+        state,
+        data,
+        key,
+        num_steps=steps,
+        batch_size=BATCH,
+        steps_per_call=steps_per_call,
+        population=population,
+        progress=False,
+    )
+    jax.block_until_ready(final)
+    return time.perf_counter() - start
 
-    def init(key):
-        return model.init(key, x[:1], key)["params"]
 
-    return step, init, tx, x
+def fit_rate(step, state, data, *, steps, steps_per_call, repeats) -> float:
+    """Steady-state steps per second of `fit` (compiled by a warm-up call)."""
+    key = jax.random.key(0)
+    fit_seconds(step, state, data, key, steps=steps_per_call, steps_per_call=steps_per_call)
+    seconds = best_time(
+        lambda: fit_seconds(step, state, data, key, steps=steps, steps_per_call=steps_per_call),
+        repeats,
+    )
+    return steps / seconds
 
 
-def fit_rate(step, state, data, key, *, steps, steps_per_call, repeats, population=False):
-    """Steady-state steps per second of `fit` (its compiled program cached by a warm-up)."""
-
-    def run(num_steps):
-        final, _ = fit(
-            step,
-            state,
-            data,
-            key,
-            num_steps=num_steps,
-            batch_size=BATCH,
-            steps_per_call=steps_per_call,
-            population=population,
-            progress=False,
-        )
-        jax.block_until_ready(final)
-
-    run(steps_per_call)  # compile
-    return steps / best_time(lambda: run(steps), repeats)
+def step_flops(step, state, batch) -> float:
+    """FLOPs of one step by XLA's cost analysis of the lowered (not compiled) step."""
+    lowered = jax.jit(step).lower(state, batch, jax.random.key(0))
+    return float(lowered.cost_analysis().get("flops", 0.0))
 
 
 class CompileCounter(logging.Handler):
-    """Counts XLA compilations of jitted functions named `name` (jax_log_compiles)."""
+    """Collects the compile times of jitted functions named `name` (jax_log_compiles)."""
 
     def __init__(self, name: str):
         super().__init__()
@@ -122,9 +140,10 @@ def count_fit_compiles(step, state, data, *, steps: int) -> tuple[int, float]:
     """(compilations of fit's training program, seconds spent compiling) for a fresh fit."""
     counter = CompileCounter("chunk")
     logger = logging.getLogger("jax")
+    saved = logger.level, logger.propagate
     logger.addHandler(counter)
-    level = logger.level
     logger.setLevel(logging.WARNING)
+    logger.propagate = False  # count the messages without printing them
     try:
         with jax.log_compiles(True):
             fit(
@@ -139,157 +158,173 @@ def count_fit_compiles(step, state, data, *, steps: int) -> tuple[int, float]:
             )
     finally:
         logger.removeHandler(counter)
-        logger.setLevel(level)
+        logger.level, logger.propagate = saved
     return len(counter.seconds), sum(counter.seconds)
 
 
-def step_rate(step, state, batch, repeats: int, calls: int) -> tuple[float, float]:
-    """(steps per second, FLOPs per step by XLA's cost analysis) of one jitted step."""
-    jitted = jax.jit(step)
-    key = jax.random.key(0)
-    compiled = jitted.lower(state, batch, key).compile()
-    flops = float(compiled.cost_analysis().get("flops", 0.0))
-    jax.block_until_ready(jitted(state, batch, key))
-
-    def run():
-        s = state
-        for _ in range(calls):
-            s, _ = jitted(s, batch, key)
-        jax.block_until_ready(s)
-
-    return calls / best_time(run, repeats), flops
+def reference_vae():
+    """(model, step, x): the issue's reference VAE on 10k random binary 784-vectors."""
+    model = VAE(input_dim=784, latent_dim=20, hidden=(400,), likelihood="bernoulli")
+    x = (jax.random.uniform(jax.random.key(2), (10_000, 784)) < 0.3).astype(jnp.float32)
+    return model, make_train_step(make_vae_loss(model), optax.adam(1e-3)), x
 
 
-def conv_autoencoder_step():
-    from genjax.models.autoencoder import ConvAutoencoder
-
-    model = ConvAutoencoder(image_shape=(28, 28, 1), latent_dim=20)
-    x = jax.random.uniform(jax.random.key(0), (BATCH, 784))
-    params = model.init(jax.random.key(1), x[:1])["params"]
+def vae_rows(config: Config, peak: float, results: dict) -> list[Row]:
+    quick, repeats = config.quick, config.repeats
+    model, step, x = reference_vae()
     tx = optax.adam(1e-3)
+
+    def init(key):
+        return model.init(key, x[:1], key)["params"]
+
+    params = init(jax.random.key(0))
+    weights = count_params(params)
+    flops = 6 * BATCH * weights
+    results.update(vae_weights=weights, vae_flops_per_step=flops)
+    rows = []
+    steps = 50 if quick else 1000
+    for steps_per_call in (1, 100, 1000):
+        # one host round trip per step costs more than the step itself: time fewer of them
+        rate = fit_rate(
+            step,
+            TrainState.create(params, tx),
+            x,
+            steps=steps if steps_per_call > 1 else steps // 5,
+            steps_per_call=min(steps_per_call, steps),
+            repeats=repeats,
+        )
+        gflops = rate * flops / 1e9
+        results[f"vae_steps_per_second_spc{steps_per_call}"] = rate
+        results[f"vae_peak_fraction_spc{steps_per_call}"] = gflops / peak
+        rows.append(
+            Row(f"VAE via fit, steps_per_call={steps_per_call}", rate, gflops, gflops / peak)
+        )
+
+    # 8 VAEs from different seeds: one vmapped fit against 8 fits one after another
+    # quick: 4 members, and the single model reuses the program compiled for the rows above
+    members, steps = (4, 50) if quick else (8, 300)
+    keys = jax.random.split(jax.random.key(1), members)
+    population = init_population(init, tx, keys)
+    singles = [TrainState.create(init(k), tx) for k in keys]
+
+    def vmapped():
+        fit_seconds(step, population, x, keys, steps=steps, steps_per_call=steps, population=True)
+
+    def sequential():
+        for state, key in zip(singles, keys, strict=True):
+            fit_seconds(step, state, x, key, steps=steps, steps_per_call=steps)
+
+    vmapped(), sequential()  # compile both programs
+    vmapped_seconds, sequential_seconds = (
+        best_time(vmapped, repeats),
+        best_time(sequential, repeats),
+    )
+    for name, seconds in (("vmapped", vmapped_seconds), ("one after another", sequential_seconds)):
+        rate = members * steps / seconds
+        gflops = rate * flops / 1e9
+        rows.append(Row(f"{members} VAEs {name} (member-steps/s)", rate, gflops, gflops / peak))
+    results.update(
+        population_members=members,
+        population_member_steps_per_second=members * steps / vmapped_seconds,
+        sequential_member_steps_per_second=members * steps / sequential_seconds,
+        population_speedup=sequential_seconds / vmapped_seconds,
+    )
+
+    steps = 250 if quick else 1000  # quick: 3 calls, the last one partial
+    compiles, compile_seconds = count_fit_compiles(
+        make_train_step(make_vae_loss(model), tx),  # a new step function: nothing cached
+        TrainState.create(params, tx),
+        x,
+        steps=steps,
+    )
+    results.update(fit_steps=steps, fit_compiles=compiles, fit_compile_seconds=compile_seconds)
+    return rows
+
+
+def conv_autoencoder():
+    model = ConvAutoencoder(image_shape=(28, 28, 1), latent_dim=20)
+    x = jax.random.uniform(jax.random.key(0), (2048, 784))
+    tx = optax.adam(1e-3)
+    params = model.init(jax.random.key(1), x[:1])["params"]
     step = make_train_step(make_reconstruction_loss(model, likelihood="bernoulli"), tx)
     return step, TrainState.create(params, tx), x
 
 
-def dcgan_step():
-    from genjax.nn.gan import make_gan_nets
-    from genjax.train.gan import GANObjective, init_gan, make_gan_step
-
+def dcgan():
     generator, discriminator = make_gan_nets(
         "dcgan", data_dim=784, image_shape=(28, 28, 1), output_activation="sigmoid"
     )
     objective = GANObjective(generator, discriminator, latent_dim=64, loss="non_saturating")
     g_tx, d_tx = optax.adam(2e-4, b1=0.5), optax.adam(2e-4, b1=0.5)
-    x = jax.random.uniform(jax.random.key(0), (BATCH, 784))
+    x = jax.random.uniform(jax.random.key(0), (2048, 784))
     state = init_gan(objective, jax.random.key(1), x[0], g_tx, d_tx)
     return make_gan_step(objective, g_tx, d_tx), state, x
 
 
+def conv_rows(config: Config, peak: float, results: dict) -> list[Row]:
+    rows = []
+    steps = 2 if config.quick else 20
+    for name, key, build in (
+        ("conv autoencoder via fit", "conv_autoencoder", conv_autoencoder),
+        ("DCGAN via fit (1 D + 1 G update)", "dcgan", dcgan),
+    ):
+        step, state, x = build()
+        flops = step_flops(step, state, x[:BATCH])
+        rate = fit_rate(step, state, x, steps=steps, steps_per_call=steps, repeats=config.repeats)
+        gflops = rate * flops / 1e9
+        results.update({f"{key}_steps_per_second": rate, f"{key}_peak_fraction": gflops / peak})
+        rows.append(Row(name, rate, gflops, gflops / peak))
+    return rows
+
+
+def coevolution_rows(config: Config, results: dict, device) -> list[Row]:
+    """Epochs per second of the small grid25 problem of `genjax.coevolution.bench` (MLP
+    pairs 64-64, 10 GAN steps of batch 64 per cell per epoch)."""
+    options = dict(epochs=2, repeats=1, hidden=(16,), steps_per_epoch=2) if config.quick else {}
+    grids = () if config.quick else ((2, 2), (3, 3), (4, 4))  # quick: one subprocess row
+    rows = []
+    for grid in grids:
+        rate = benchmark_epochs(grid, 1, **options)
+        name = f"{grid[0]}x{grid[1]}"
+        results[f"coevolution_{name}_epochs_per_second"] = rate
+        rows.append(Row(f"co-evolution {name} grid, 1 device (epochs/s)", rate, None, None))
+    if device.platform == "cpu":  # simulated devices are a CPU feature
+        grid = (2, 2) if config.quick else (4, 4)
+        name = f"{grid[0]}x{grid[1]}"
+        for devices in (2,) if config.quick else (1, 4, 8):
+            rate = benchmark_epochs_subprocess(grid, devices, **options)
+            results[f"coevolution_{name}_{devices}_devices_epochs_per_second"] = rate
+            label = f"co-evolution {name} grid, {devices} simulated devices (epochs/s)"
+            rows.append(Row(label, rate, None, None))
+    return rows
+
+
 def run(config: Config) -> dict:
-    device = None if config.device == "auto" else jax.devices(config.device)[0]
+    try:
+        device = None if config.device == "auto" else jax.devices(config.device)[0]
+    except RuntimeError:
+        available = sorted({d.platform for d in jax.devices()})
+        raise ValueError(
+            f"--device {config.device}: no such backend here (have {available})"
+        ) from None
     with jax.default_device(device):
         return _measure(config, device or jax.devices()[0])
 
 
 def _measure(config: Config, device) -> dict:
-    quick, repeats = config.quick, config.repeats
     results: dict = {
         "device": f"{device.platform}: {device.device_kind}",
         "cpu_count": os.cpu_count(),
         "jax": jax.__version__,
         "batch": BATCH,
     }
-    peak = matmul_peak(1024 if quick else 2048, repeats)
+    peak = matmul_peak(1024 if config.quick else 2048, config.repeats)
     results["peak_gflops"] = peak
-    rows = [("float32 matmul peak", None, peak, 1.0)]
-
-    step, init, tx, x = reference_vae()
-    params = init(jax.random.key(0))
-    weights = count_params(params)
-    vae_flops = 6 * BATCH * weights
-    results.update(vae_weights=weights, vae_flops_per_step=vae_flops)
-    steps = 50 if quick else 1000
-    for steps_per_call in (1, 100, 1000):
-        k = min(steps_per_call, steps)
-        rate = fit_rate(
-            step,
-            TrainState.create(params, tx),
-            x,
-            jax.random.key(0),
-            steps=steps if k > 1 else steps // 5,
-            steps_per_call=k,
-            repeats=repeats,
-        )
-        gflops = rate * vae_flops / 1e9
-        results[f"vae_steps_per_second_spc{steps_per_call}"] = rate
-        results[f"vae_peak_fraction_spc{steps_per_call}"] = gflops / peak
-        rows.append((f"VAE via fit, steps_per_call={steps_per_call}", rate, gflops, gflops / peak))
-
-    members = 8
-    keys = jax.random.split(jax.random.key(1), members)
-    population = init_population(init, tx, keys)
-    pop_steps = 20 if quick else 300
-    pop_rate = fit_rate(
-        step,
-        population,
-        x,
-        keys,
-        steps=pop_steps,
-        steps_per_call=pop_steps // 2,
-        repeats=repeats,
-        population=True,
-    )
-    single_rate = fit_rate(
-        step,
-        TrainState.create(params, tx),
-        x,
-        jax.random.key(0),
-        steps=pop_steps,
-        steps_per_call=pop_steps // 2,
-        repeats=repeats,
-    )
-    speedup = pop_rate * members / single_rate  # 8 sequential runs take 8/single_rate per step
-    results.update(
-        population_members=members, population_steps_per_second=pop_rate, population_speedup=speedup
-    )
-    pop_gflops = pop_rate * members * vae_flops / 1e9
-    rows.append(
-        (
-            f"{members} VAEs vmapped (member-steps/s)",
-            pop_rate * members,
-            pop_gflops,
-            pop_gflops / peak,
-        )
-    )
-    rows.append(
-        (
-            f"{members} VAEs one after another (member-steps/s)",
-            single_rate,
-            single_rate * vae_flops / 1e9,
-            single_rate * vae_flops / 1e9 / peak,
-        )
-    )
-
-    compiles, compile_seconds = count_fit_compiles(
-        make_train_step(make_vae_loss(VAE(784, 20, (400,))), tx),  # a new step: no cache
-        TrainState.create(params, tx),
-        x,
-        steps=1000,
-    )
-    results.update(fit_1000_steps_compiles=compiles, fit_compile_seconds=compile_seconds)
-
-    calls = 3 if quick else 30
-    for name, build in (
-        ("conv autoencoder step", conv_autoencoder_step),
-        ("DCGAN step (1 D + 1 G update)", dcgan_step),
-    ):
-        step_fn, state, batch = build()
-        rate, flops = step_rate(step_fn, state, batch, repeats, calls)
-        gflops = rate * flops / 1e9
-        key = name.split(" step")[0].replace(" ", "_").lower()
-        results[f"{key}_steps_per_second"] = rate
-        results[f"{key}_peak_fraction"] = gflops / peak
-        rows.append((name, rate, gflops, gflops / peak))
+    rows = [Row("float32 matmul peak", None, peak, 1.0)]
+    rows += vae_rows(config, peak, results)
+    rows += conv_rows(config, peak, results)
+    rows += coevolution_rows(config, results, device)
+    results["rows"] = [row._asdict() for row in rows]
 
     os.makedirs(config.workdir, exist_ok=True)
     with open(os.path.join(config.workdir, "benchmark.json"), "w") as f:
@@ -298,22 +333,28 @@ def _measure(config: Config, device) -> dict:
     return results
 
 
-def format_table(rows, results) -> str:
+def format_table(rows: list[Row], results: dict) -> str:
+    def number(value, spec):
+        return "" if value is None else format(value, spec)
+
     lines = [
         f"device: {results['device']} ({results['cpu_count']} CPUs visible), jax {results['jax']}",
-        f"VAE FLOPs/step = 6 x batch {BATCH} x {results['vae_weights']:,} weights",
+        f"VAE FLOPs/step = 6 x batch {BATCH} x {results['vae_weights']:,} weights; conv rows: "
+        "XLA cost analysis",
         "",
-        f"| {'measurement':<48} | {'steps/s':>9} | {'GFLOP/s':>8} | {'of peak':>7} |",
-        f"| {'-' * 48} | {'-' * 9}: | {'-' * 8}: | {'-' * 7}: |",
+        f"| {'measurement':<62} | {'steps/s':>9} | {'GFLOP/s':>8} | {'of peak':>7} |",
+        f"| {'-' * 62} | {'-' * 8}: | {'-' * 7}: | {'-' * 6}: |",
     ]
-    for name, rate, gflops, fraction in rows:
-        rate_text = "" if rate is None else f"{rate:,.1f}"
-        lines.append(f"| {name:<48} | {rate_text:>9} | {gflops:>8,.1f} | {fraction:>7.0%} |")
+    for row in rows:
+        lines.append(
+            f"| {row.name:<62} | {number(row.rate, ',.1f'):>9} "
+            f"| {number(row.gflops, ',.1f'):>8} | {number(row.peak_fraction, '.0%'):>7} |"
+        )
     lines += [
         "",
-        f"population speed-up over sequential: {results['population_speedup']:.2f}x",
-        f"1000-step fit: {results['fit_1000_steps_compiles']} compile(s) of the training "
-        f"program, {results['fit_compile_seconds']:.2f} s",
+        f"population speed-up over one after another: {results['population_speedup']:.2f}x",
+        f"{results['fit_steps']}-step fit (100 steps per call): {results['fit_compiles']} "
+        f"compile(s) of the training program, {results['fit_compile_seconds']:.2f} s",
     ]
     return "\n".join(lines)
 

@@ -27,16 +27,14 @@ from typing import Literal
 
 import jax
 import jax.numpy as jnp
-import matplotlib
 import numpy as np
+from matplotlib import colormaps
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from genjax import data  # noqa: E402
-from genjax.data.tabular import observed_mask  # noqa: E402
-from genjax.experiment import Workdir, cli  # noqa: E402
-from genjax.stats import (  # noqa: E402
+from genjax import data
+from genjax.data.tabular import observed_mask
+from genjax.experiment import Workdir, cli
+from genjax.stats import (
     accuracy,
     generative,
     get_family,
@@ -282,7 +280,8 @@ def plot_feature_fits(path, names, families, models, train, class_names) -> None
     gen = models["generative"]
     cols = 4 if len(names) <= 8 else 5
     rows = -(-len(names) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.6 * cols, 2.7 * rows), squeeze=False)
+    fig = Figure(figsize=(3.6 * cols, 2.7 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     # Each feature gets its own grid over its observed range (from just above 0 for a Gamma).
     low = np.array([x[observed[:, f], f].min() for f in range(len(names))])  # [F]
     high = np.array([x[observed[:, f], f].max() for f in range(len(names))])  # [F]
@@ -315,7 +314,6 @@ def plot_feature_fits(path, names, families, models, train, class_names) -> None
     fig.suptitle("Training histograms per class, fitted class-conditional densities", fontsize=11)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def plot_mle_trace(path, gamma_fit, names, positive, class_names, newton_start) -> None:
@@ -324,9 +322,10 @@ def plot_mle_trace(path, gamma_fit, names, positive, class_names, newton_start) 
     trace = np.asarray(gamma_fit.trace)[:, :, positive]  # [T, C+1, Fpos]
     gap = np.clip(trace[-1:] - trace, 1e-6, None)
     gamma_names = [n for n, p in zip(names, positive, strict=True) if p]
-    colors = plt.cm.viridis(np.linspace(0, 0.95, len(gamma_names)))
+    colors = colormaps["viridis"](np.linspace(0, 0.95, len(gamma_names)))
     label_lines = len(gamma_names) <= 10
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2), sharey=True)
+    fig = Figure(figsize=(12, 4.2))
+    axes = fig.subplots(1, 2, sharey=True)
     for f, name in enumerate(gamma_names):
         axes[0].semilogy(gap[:, -1, f], color=colors[f], lw=1, label=name if label_lines else None)
         for c, style in ((0, "-"), (1, "--")):
@@ -353,7 +352,6 @@ def plot_mle_trace(path, gamma_fit, names, positive, class_names, newton_start) 
     axes[1].legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def plot_decision_boundary(path, config, pair, names, families, train, test, class_names):
@@ -382,7 +380,8 @@ def plot_decision_boundary(path, config, pair, names, families, train, test, cla
     grid[:, cols[0]], grid[:, cols[1]] = g1.ravel(), g2.ravel()
     grid_mask = np.broadcast_to(selected, grid.shape)
 
-    fig, ax = plt.subplots(figsize=(7.5, 6.8))
+    fig = Figure(figsize=(7.5, 6.8))
+    ax = fig.subplots()
     log_density = generative.feature_log_densities(models["generative"], grid, grid_mask)
     log_density = np.asarray(log_density).sum(-1)  # [G, C]
     for c in (0, 1):
@@ -411,12 +410,12 @@ def plot_decision_boundary(path, config, pair, names, families, train, test, cla
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
     return test_scores
 
 
 def plot_learning_curve(path, curve, sizes, dataset, num_seeds) -> None:
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    fig = Figure(figsize=(11, 4.2))
+    axes = fig.subplots(1, 2)
     for name, color, label in (
         ("generative", "tab:green", "generative (class-conditional densities)"),
         ("logistic", "tab:purple", "discriminative (logistic regression)"),
@@ -436,7 +435,6 @@ def plot_learning_curve(path, curve, sizes, dataset, num_seeds) -> None:
     fig.suptitle(f"{dataset}: mean ± std over {num_seeds} stratified training subsets", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 # --- run ----------------------------------------------------------------------------------

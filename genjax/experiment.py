@@ -49,7 +49,7 @@ class BaseConfig:
     batch_size: int = 64
     learning_rate: float = 1e-3
     steps_per_call: int = 100
-    """Training steps compiled into one jit call (lax.scan); the host logs between calls."""
+    """Training steps compiled into one jit call; the host logs between calls."""
     checkpoint_every: int = 1000
     """Steps between checkpoints (rounded up to a multiple of steps_per_call)."""
     keep: int = 3
@@ -211,6 +211,12 @@ class Workdir:
             if overwrite:
                 _clear(self.path, keep=LOCK_FILE)
             self.config = dataclasses.asdict(config) if dataclasses.is_dataclass(config) else config
+            fields = dataclasses.fields(config) if dataclasses.is_dataclass(config) else ()
+            self._defaults = {
+                f.name: to_jsonable(f.default)
+                for f in fields
+                if f.default is not dataclasses.MISSING
+            }
             self._check_config()
             self.checkpoints = Checkpointer(self.file("checkpoints"), keep=keep)
         except BaseException:
@@ -239,6 +245,8 @@ class Workdir:
         if os.path.exists(path):
             with open(path) as f:
                 previous = json.load(f)
+            # a field added to the config since that run had its default value there
+            previous = {**self._defaults, **previous}
             differ = sorted(
                 k
                 for k in set(previous) | set(config)

@@ -204,6 +204,17 @@ def test_bad_config_is_refused_before_touching_the_workdir(tmp_path, overrides, 
     assert not (tmp_path / "w" / "config.json").exists()
 
 
+def test_a_field_added_since_a_run_counts_as_its_default(tmp_path):
+    config = autoencoder.Config(workdir=str(tmp_path), progress=False)
+    Workdir(tmp_path, config).close()
+    saved = json.loads((tmp_path / "config.json").read_text())
+    del saved["noise_level"]  # as written by a version without that field
+    (tmp_path / "config.json").write_text(json.dumps(saved))
+    Workdir(tmp_path, config).close()  # the default: the same run
+    with pytest.raises(ValueError, match=r"another config \(noise_level: 0.3 -> 0.5\)"):
+        Workdir(tmp_path, dataclass_replace(config, noise_level=0.5))
+
+
 def test_nan_in_training_data_is_named():
     tx = optax.sgd(0.1)
     x = jnp.ones((10, 3)).at[4, 1].set(jnp.nan)

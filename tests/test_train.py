@@ -114,7 +114,7 @@ def test_fit_compiles_once_for_any_number_of_calls(regression):
         steps_per_call=100,
         progress=False,
     )
-    assert len(traces) <= 2  # the scan body traced once (plus eval_shape of the metrics)
+    assert len(traces) <= 2  # the loop body traced once (plus eval_shape of the metrics)
     traces.clear()
     fit(
         step,

@@ -5,9 +5,9 @@ its `len(features)` stages is a stride-2 convolution (SAME padding, so `H -> ⌈
 `features[i]` channels, then the grid is flattened into a linear `Dense` head.
 The decoder does the inverse: a `Dense` layer to a grid of `⌈H/2^n⌉ × ⌈W/2^n⌉ × features[0]`
 (`n = len(features)`), `n` stride-2 transposed convolutions (`H -> 2H`) with
-`features[0], features[1], …` channels (`genjax.nn.transpose.ConvTranspose`: the same
-maths as `nn.ConvTranspose` with SAME padding, with gradients that run on XLA:CPU's fast
-convolution paths), and a linear stride-1 convolution to the image's
+`features[0], features[1], …` channels (`genjax.nn.convolution.ConvTranspose`: the
+maths of `nn.ConvTranspose` with SAME padding, with gradients that stay on XLA:CPU's fast
+convolution path inside training loops), and a linear stride-1 convolution to the image's
 `C` channels; the output is cropped to exactly `H × W` (needed when `H` or `W` is not a
 multiple of `2^n`, e.g. 7 or 28 with three stages). The output is linear: logits for a
 Bernoulli decoder, the mean for a Gaussian one.
@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 import flax.linen as nn
 import jax
 
-from genjax.nn.transpose import ConvTranspose
+from genjax.nn.convolution import Conv, ConvTranspose
 
 
 class ConvEncoder(nn.Module):
@@ -47,7 +47,7 @@ class ConvEncoder(nn.Module):
         k = self.kernel_size
         for i, channels in enumerate(self.features):
             # [..., H, W, C] -> [..., ⌈H/2⌉, ⌈W/2⌉, channels]
-            x = nn.Conv(channels, (k, k), strides=(2, 2), padding="SAME", name=f"conv_{i}")(x)
+            x = Conv(channels, (k, k), strides=(2, 2), padding="SAME", name=f"conv_{i}")(x)
             x = self.activation(x)
         x = x.reshape(*x.shape[:-3], -1)  # [..., h·w·c]
         return nn.Dense(self.output_dim, name="head")(x)  # [..., output_dim]
@@ -81,5 +81,5 @@ class ConvDecoder(nn.Module):
             # [..., h, w, ·] -> [..., 2h, 2w, size]
             h = ConvTranspose(size, (k, k), strides=(2, 2), name=f"deconv_{i}")(h)
             h = self.activation(h)
-        h = nn.Conv(channels, (k, k), padding="SAME", name="output")(h)  # [..., ≥H, ≥W, C]
+        h = Conv(channels, (k, k), padding="SAME", name="output")(h)  # [..., ≥H, ≥W, C]
         return h[..., :height, :width, :]  # [..., H, W, C]

@@ -22,6 +22,7 @@ from collections.abc import Callable, Sequence
 import flax.linen as nn
 import jax
 
+from genjax.nn.convolution import Conv, ConvTranspose
 from genjax.nn.mlp import MLP
 
 OUTPUT_ACTIVATIONS: dict[str, Callable[[jax.Array], jax.Array]] = {
@@ -95,9 +96,9 @@ class DCGANGenerator(nn.Module):
         h = nn.Dense(height // 4 * width // 4 * 2 * self.features, name="project")(z)
         h = h.reshape(-1, height // 4, width // 4, 2 * self.features)  # [B, H/4, W/4, 2F]
         h = nn.relu(nn.LayerNorm(name="norm_0")(h))
-        h = nn.ConvTranspose(self.features, (4, 4), (2, 2), padding="SAME", name="deconv_0")(h)
+        h = ConvTranspose(self.features, (4, 4), (2, 2), name="deconv_0")(h)
         h = nn.relu(nn.LayerNorm(name="norm_1")(h))  # [B, H/2, W/2, F]
-        h = nn.ConvTranspose(channels, (4, 4), (2, 2), padding="SAME", name="deconv_1")(h)
+        h = ConvTranspose(channels, (4, 4), (2, 2), name="deconv_1")(h)
         x = _output_activation(self.output_activation)(h)  # [B, H, W, C]
         return x.reshape(*batch_shape, height * width * channels)
 
@@ -114,8 +115,8 @@ class DCGANDiscriminator(nn.Module):
         height, width, channels = _check_image_shape(self.image_shape)
         batch_shape = x.shape[:-1]
         h = x.reshape(-1, height, width, channels)  # [B, H, W, C]
-        h = leaky_relu(nn.Conv(self.features, (4, 4), (2, 2), padding="SAME", name="conv_0")(h))
-        h = nn.Conv(2 * self.features, (4, 4), (2, 2), padding="SAME", name="conv_1")(h)
+        h = leaky_relu(Conv(self.features, (4, 4), (2, 2), padding="SAME", name="conv_0")(h))
+        h = Conv(2 * self.features, (4, 4), (2, 2), padding="SAME", name="conv_1")(h)
         h = leaky_relu(h).reshape(h.shape[0], -1)  # [B, H/4 · W/4 · 2F]
         return nn.Dense(1, name="logit")(h)[:, 0].reshape(batch_shape)
 

@@ -1,8 +1,8 @@
 """`fit`: many training steps per compiled call, data resident on the device.
 
-The host dispatches one `jax.jit` call per `steps_per_call` steps; inside it `lax.scan`
-runs the steps, each drawing its minibatch from the device-resident dataset with a key
-derived from the step number. Nothing is synced to the host per step: metrics come back
+The host dispatches one `jax.jit` call per `steps_per_call` steps; inside it a
+`lax.fori_loop` runs the steps, each drawing its minibatch from the device-resident
+dataset with a key derived from the step number. Nothing is synced to the host per step: metrics come back
 once per call, and the host fetches them only after the next call has been dispatched, so
 logging overlaps with compute.
 
@@ -90,25 +90,31 @@ def make_data_step(step: Step, batch_size: int, batch_sharding: Sharding | None 
 def make_chunk(data_step: Callable, steps_per_call: int, *, population: bool = False):
     """A jitted `chunk(state, data, key, start, stop) -> (state, metrics[K])`.
 
-    Runs `K = steps_per_call` scan iterations; iteration `i` steps only if
-    `start + i < stop`, so the last, partial chunk reuses the same compiled program. The
-    state argument is donated: its buffers are reused for the result.
+    Runs steps `start, …, min(start + K, stop) − 1` with `K = steps_per_call`; the metrics
+    of steps a partial last chunk does not run are zeros. The trip count is a traced value,
+    so every chunk, partial or not, reuses one compiled program. The state argument is
+    donated: its buffers are reused for the result.
     """
     if population:  # one member per leading index of state and key; data shared
         data_step = jax.vmap(data_step, in_axes=(0, None, 0))
 
     def chunk(state, data, key, start, stop):
-        def body(state, i):
-            active = start + i < stop
-            metric_shapes = jax.eval_shape(data_step, state, data, key)[1]
+        metric_shapes = jax.eval_shape(data_step, state, data, key)[1]
+        metrics = jax.tree.map(
+            lambda s: jnp.zeros((steps_per_call, *s.shape), s.dtype), metric_shapes
+        )  # [K, ...] per metric
 
-            def skip(state):
-                zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), metric_shapes)
-                return state, zeros
+        def body(i, carry):
+            state, metrics = carry
+            state, step_metrics = data_step(state, data, key)
+            metrics = jax.tree.map(lambda m, v: m.at[i].set(v), metrics, step_metrics)
+            return state, metrics
 
-            return jax.lax.cond(active, lambda s: data_step(s, data, key), skip, state)
-
-        return jax.lax.scan(body, state, jnp.arange(steps_per_call))
+        # A while loop with a dynamic trip count rather than a fixed-length scan whose body
+        # skips inactive steps with `lax.cond`: on XLA:CPU that cond costs ~6% of a VAE
+        # step's time (the state is carried through both branches), the loop nothing.
+        steps = jnp.clip(stop - start, 0, steps_per_call)
+        return jax.lax.fori_loop(0, steps, body, (state, metrics))
 
     return jax.jit(chunk, donate_argnums=0)
 
