@@ -2,9 +2,9 @@
 
 The host dispatches one `jax.jit` call per `steps_per_call` steps; inside it a
 `lax.fori_loop` runs the steps, each drawing its minibatch from the device-resident
-dataset with a key derived from the step number. Nothing is synced to the host per step: metrics come back
-once per call, and the host fetches them only after the next call has been dispatched, so
-logging overlaps with compute.
+dataset with a key derived from the step number. Nothing is synced to the host per step:
+metrics come back once per call, and the host fetches them only after the next call has
+been dispatched, so logging overlaps with compute.
 
 Keys: step `s` uses `fold_in(key, s)`, split into a batch key and a step key, so a run
 resumed from a checkpoint at step `s` draws exactly the batches and noise an uninterrupted
@@ -133,6 +133,14 @@ def _cached_chunk(
     return make_chunk(data_step, steps_per_call, population=population)
 
 
+def _default_device() -> jax.Device:
+    """The device JAX places new arrays on (honours `jax.default_device`)."""
+    device = jax.config.jax_default_device
+    if device is None:
+        return jax.devices()[0]
+    return jax.devices(device)[0] if isinstance(device, str) else device
+
+
 def _place(state: Any, data: Any, key: jax.Array, mesh: Mesh | None, population: bool):
     """Device placement: everything replicated over `mesh`, except a population's leading
     member axis, which is split over the mesh axis "pop" when there is one. Returns
@@ -141,7 +149,10 @@ def _place(state: Any, data: Any, key: jax.Array, mesh: Mesh | None, population:
     # (say, the params passed to TrainState.create) valid.
     state = jax.tree.map(jnp.copy, state)
     if mesh is None:
-        return state, jax.device_put(data), key, None
+        # Committed to one device, whatever the arguments were: a fresh state and one
+        # restored from a checkpoint (committed by orbax) then share one compiled program.
+        device = _default_device()
+        return (*jax.device_put((state, data, key), device), None)
     unknown = set(mesh.axis_names) - {"data", "pop"}
     if unknown:
         raise ValueError(f"mesh axes must be 'data' and/or 'pop', got {mesh.axis_names}")
