@@ -11,8 +11,9 @@ program for all cells, `genjax.coevolution.epoch`) evaluates the neighbourhood's
 against each other, selects by tournament, mutates learning rates, trains every cell's pair
 for `--steps-per-epoch` GAN steps against neighbours, and takes one (1+1)-ES step on each
 cell's mixture weights over its neighbourhood's generators, scored by the dataset's quality
-metric (modes covered + high-quality share on the Gaussian mixtures, −FID on the features
-of a classifier trained on the data for images). `--steps` counts GAN steps per cell, so
+metric (on the Gaussian mixtures the modes that `--eval-samples` fresh draws are expected to
+cover + the high-quality share, `mode_score(..., draws=)`; −FID on the features of a
+classifier trained on the data for images). `--steps` counts GAN steps per cell, so
 `--baseline` trains as many independent pairs (from the same initial parameters) for the
 same `--steps` each: the same number of gradient steps in total.
 
@@ -20,12 +21,18 @@ Epochs are `genjax.train.fit` steps (the state's `step` counts epochs; `--steps-
 and `--checkpoint-every` are converted from GAN steps to epochs), so checkpoints, resume
 and metrics.jsonl work as for every model; the baseline lives in `<workdir>/baseline`.
 
+After training, Lipizzaner's final mixture optimization (`--final-es-generations` ES
+steps per cell on the final generators, `genjax.coevolution.optimize_mixture`) tunes the
+weights to the generators they mix.
+
 summary.json: for the mixture of the best neighbourhood's generators (best by the quality
 metric on fresh samples) `modes_covered`, `high_quality_fraction`, `mode_kl` (mixtures) or
-`fid` (images), the same per cell (`*_per_cell`) and for each cell's own generator
+`fid` (images), the same per cell (`*_per_cell`), with the weights as evolved during
+training, before the final ES (`evolved_*`), and for each cell's own generator
 (`single_*`), and with `--baseline` `baseline_*` for the best independent pair and per
-pair. Figures: grid_samples.png (each cell's own generator), mixture_weights.png,
-quality_over_time.png (the ES score of the best and the mean cell per epoch).
+pair; the final learning rates of every cell's players. Figures: grid_samples.png (each
+cell's own generator), mixture_weights.png, quality_over_time.png (the ES score of the
+best and the mean cell per epoch).
 """
 
 from __future__ import annotations
@@ -47,9 +54,11 @@ from genjax.coevolution import (
     cell_mesh,
     frechet_score,
     init_grid,
+    learning_rate,
     make_epoch,
     mixture_samples,
     mode_score,
+    optimize_mixture,
     parse_grid,
     shard_cells,
 )
@@ -76,8 +85,11 @@ class Config(BaseConfig):
     """Devices to shard the cells over (a divisor of the cell count)."""
     steps: int = 4000
     """GAN steps per cell (and per baseline pair)."""
-    steps_per_epoch: int = 20
-    """GAN steps of every cell between two evolutionary steps."""
+    steps_per_epoch: int = 100
+    """GAN steps of every cell between two evolutionary steps (Lipizzaner: a pass over the
+    data). Selection copies a neighbour's player into ~60% of the cells per epoch, so on a
+    3x3 torus frequent selection lets one lineage take over the grid and its mixtures (with
+    20, on seed 1 every cell missed the same 3 modes: README)."""
     batch_size: int = 128
     learning_rate: float = 1e-3
     """Initial Adam learning rate of both players (then mutated per cell)."""
@@ -96,12 +108,21 @@ class Config(BaseConfig):
     mutation_probability: float = 0.5
     mutation_std: float = 1e-4
     """σ of the additive Gaussian mutation of the learning rates."""
-    min_learning_rate: float = 5e-4
-    """Floor of the mutated learning rates (selection drove them to ~1e-5 without it)."""
+    min_learning_rate: float | None = None
+    """Floor of the mutated learning rates (default: --learning-rate). The GAN-loss fitness
+    favours slow players, so selection drives the rates down to the floor (to ~1e-5 with a
+    floor of 1e-5, to 5e-4 with 5e-4, and the generators' quality with them: README)."""
     mixture_sigma: float = 0.05
     """σ of the mixture weights' (1+1)-ES step."""
     mixture_samples: int = 500
     """Generated samples per ES score."""
+    fitness_samples: int = 512
+    """Real and generated examples per fitness evaluation (selection's ranking)."""
+    final_es_generations: int = 200
+    """(1+1)-ES generations on the final generators' mixture weights (Lipizzaner's
+    optimization of the weights at the end), per cell; 0 skips it."""
+    final_es_samples: int = 2500
+    """Draws per cell that the final ES scores on (one fixed set)."""
     d_own_probability: float = 1.0
     """Chance that a D update's fakes come from the cell's own G, not a neighbour's."""
     g_own_probability: float = 1.0
@@ -117,7 +138,14 @@ class Config(BaseConfig):
     def __post_init__(self):
         super().__post_init__()
         rows, columns = parse_grid(self.grid)
-        for name in ("steps_per_epoch", "eval_samples", "classifier_steps", "devices"):
+        for name in (
+            "steps_per_epoch",
+            "eval_samples",
+            "classifier_steps",
+            "devices",
+            "fitness_samples",
+            "final_es_samples",
+        ):
             if getattr(self, name) < 1:
                 raise ValueError(
                     f"--{name.replace('_', '-')} must be >= 1, got {getattr(self, name)}"
@@ -126,6 +154,10 @@ class Config(BaseConfig):
             raise ValueError(
                 f"--steps ({self.steps}) must be at least --steps-per-epoch "
                 f"({self.steps_per_epoch})"
+            )
+        if self.final_es_generations < 0:
+            raise ValueError(
+                f"--final-es-generations must be >= 0, got {self.final_es_generations}"
             )
         if self.skip_nonfinite:
             raise ValueError("--skip-nonfinite is not supported by the co-evolution epochs")
@@ -164,7 +196,8 @@ def run(config: Config) -> dict:
     # the quality metric: it scores the mixture ES and picks the best neighbourhood / pair
     if ds.name in MIXTURES:
         mixture = mixture_modes(ds.name)
-        score = mode_score(mixture.centres, mixture.std)
+        # the modes that the final evaluation's draws are expected to cover, + quality
+        score = mode_score(mixture.centres, mixture.std, draws=config.eval_samples)
         extractor = None
     else:
         extractor = feature_extractor(
@@ -189,9 +222,10 @@ def run(config: Config) -> dict:
         tournament_size=config.tournament_size,
         mutation_probability=config.mutation_probability,
         mutation_std=config.mutation_std,
-        min_learning_rate=config.min_learning_rate,
+        min_learning_rate=config.min_learning_rate or config.learning_rate,
         mixture_sigma=config.mixture_sigma,
         mixture_samples=config.mixture_samples,
+        fitness_samples=config.fitness_samples,
         d_own_probability=config.d_own_probability,
         g_own_probability=config.g_own_probability,
         beta1=config.beta1,
@@ -199,6 +233,7 @@ def run(config: Config) -> dict:
     )
     base_key = jax.random.key(config.seed)
     init_key, train_key, eval_key = (jax.random.fold_in(base_key, i) for i in range(3))
+    es_key = jax.random.fold_in(base_key, 4)
     hparams = {"gp_weight": 10.0} if GAN_LOSSES[config.loss].gradient_penalty else {}
     state = init_grid(
         coevolution, init_key, x_train[0], learning_rate=config.learning_rate, **hparams
@@ -226,21 +261,33 @@ def run(config: Config) -> dict:
         "train_seconds": time.perf_counter() - start,
     }
 
+    quality = _quality(ds, x_train, extractor)
+    if config.final_es_generations:
+        evolved = np.asarray(mixture_samples(coevolution, state, eval_key, config.eval_samples))
+        summary.update(_report("evolved_", evolved, quality, per="cell"))  # before the final ES
+        state, _ = optimize_mixture(
+            coevolution,
+            state,
+            es_key,
+            data[: config.final_es_samples],
+            generations=config.final_es_generations,
+            num_samples=config.final_es_samples,
+        )
     mixtures = np.asarray(mixture_samples(coevolution, state, eval_key, config.eval_samples))
     singles = np.asarray(
         jax.vmap(lambda g: objective.sample(g, eval_key, config.eval_samples))(
             state.generators.params
         )
     )  # [N, M, D]
-    quality = _quality(ds, x_train, extractor)
     summary.update(_report("", mixtures, quality, per="cell"))
     summary.update(_report("single_", singles, quality, per="cell"))
     summary["mixture_weights_best_cell"] = np.asarray(
         state.mixture_weights[summary["best_cell"]]
     ).tolist()
-    summary["final_g_learning_rates"] = np.asarray(
-        state.generators.opt_state.hyperparams["learning_rate"]
-    ).tolist()
+    for name, players in (("g", state.generators), ("d", state.discriminators)):
+        summary[f"final_{name}_learning_rates"] = np.asarray(
+            learning_rate(players.opt_state)
+        ).tolist()
 
     if config.baseline:
         pairs, seconds = _train_baseline(config, objective, x_train, init_key, num_cells, wd)

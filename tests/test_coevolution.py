@@ -17,10 +17,12 @@ from genjax.coevolution import epoch as coevolution_epoch
 from genjax.coevolution import (
     learning_rate,
     mixture_es_step,
+    mixture_sample,
     mode_score,
     mutate_learning_rate,
     neighbour_indices,
     neighbourhood,
+    optimize_mixture,
     parse_grid,
     select,
     tournament_select,
@@ -151,6 +153,61 @@ def test_mixture_es_moves_weight_to_the_component_the_score_prefers():
     assert float(values[-1]) > float(values[0])
 
 
+def _separated_components(key):
+    """`[5, 300, 2]` samples: component k in a small cloud around (k, 0), and a score
+    that prefers the samples near the origin."""
+    offsets = jnp.stack([jnp.arange(5.0), jnp.zeros(5)], axis=1)[:, None]  # [5, 1, 2]
+    samples = offsets + 0.1 * jax.random.normal(key, (5, 300, 2))
+
+    def score(x, real):
+        del real
+        return -jnp.mean(jnp.sum(x**2, axis=-1))
+
+    return samples, score
+
+
+def test_mixture_es_rescores_the_incumbent_and_never_returns_a_worse_mixture():
+    samples, score = _separated_components(jax.random.key(11))
+
+    def body(weights, key):
+        new, value, accepted = mixture_es_step(key, weights, samples, None, score, sigma=0.2)
+        gumbel_key, _ = jax.random.split(key)  # the step's component noise, re-drawn here
+        gumbel = jax.random.gumbel(gumbel_key, (300, 5))
+        parent = score(mixture_sample(samples, weights, gumbel), None)
+        rescored = score(mixture_sample(samples, new, gumbel), None)
+        kept = jnp.all(new == weights)
+        return new, (value, parent, rescored, accepted, kept)
+
+    start = jnp.array([0.05, 0.1, 0.15, 0.3, 0.4])
+    _, (value, parent, rescored, accepted, kept) = jax.jit(
+        lambda keys: jax.lax.scan(body, start, keys)
+    )(jax.random.split(jax.random.key(12), 30))
+    assert bool(jnp.all(value >= parent))  # the incumbent re-scored on every step's draws
+    np.testing.assert_allclose(value, rescored, rtol=1e-6)  # the score of what it returns
+    assert bool(jnp.all(kept | accepted)) and bool(jnp.any(accepted) & jnp.any(~accepted))
+    with pytest.raises(ValueError, match="gumbel needs shape"):
+        mixture_es_step(
+            jax.random.key(0), start, samples, None, score, sigma=0.2, gumbel=jnp.zeros((3, 5))
+        )
+
+
+def test_mixture_es_on_fixed_draws_improves_monotonically():
+    samples, score = _separated_components(jax.random.key(13))
+    gumbel = jax.random.gumbel(jax.random.key(14), (300, 5))
+
+    def body(weights, key):
+        weights, value, _ = mixture_es_step(
+            key, weights, samples, None, score, sigma=0.1, gumbel=gumbel
+        )
+        return weights, value
+
+    start = jnp.full(5, 0.2)
+    weights, values = jax.lax.scan(body, start, jax.random.split(jax.random.key(15), 200))
+    assert bool(jnp.all(jnp.diff(values) >= 0))  # never accepts a worse mixture
+    assert float(values[-1]) > float(score(mixture_sample(samples, start, gumbel), None))
+    assert float(weights[0]) > 0.5  # the component nearest the origin
+
+
 def test_mode_score_counts_modes_and_quality_like_the_numpy_metric():
     from genjax.data.synthetic import MIXTURES, sample_mixture
     from genjax.metrics import mode_coverage
@@ -163,6 +220,23 @@ def test_mode_score_counts_modes_and_quality_like_the_numpy_metric():
     assert value == pytest.approx(
         expected["modes_covered"] + expected["high_quality_fraction"], abs=1e-5
     )
+
+
+def test_mode_score_with_draws_counts_the_expected_coverage_of_fresh_draws():
+    from genjax.data.synthetic import MIXTURES
+
+    mixture = MIXTURES["grid25"]
+    centres = np.asarray(mixture.centres)
+    between = (centres[0] + centres[1]) / 2  # more than 3σ from every centre
+    x = np.concatenate([centres[[0, 0, 0, 1]], np.repeat(between[None], 6, axis=0)])  # [10, 2]
+    score = mode_score(mixture.centres, mixture.std, draws=5)
+    expected = (1 - 0.7**5) + (1 - 0.9**5) + 0.4  # p_0 = 0.3, p_1 = 0.1, 4 of 10 good
+    assert float(score(jnp.asarray(x), None)) == pytest.approx(expected, rel=1e-5)
+    # one sample at a mode: certain with 10 draws of these samples, not of fresh ones
+    plain = mode_score(mixture.centres, mixture.std)
+    assert float(plain(jnp.asarray(x), None)) == pytest.approx(2.4, rel=1e-6)
+    with pytest.raises(ValueError, match="draws"):
+        mode_score(mixture.centres, mixture.std, draws=0)
 
 
 def test_jax_frechet_distance_matches_the_numpy_one_and_mmd_is_zero_on_itself():
@@ -199,6 +273,27 @@ def test_one_compiled_program_trains_the_whole_grid(monkeypatch):
     co, state, data = coevolution_bench._problem(
         (2, 3), 1, hidden=(16,), steps_per_epoch=2, batch_size=16, mixture_samples=64, seed=0
     )
+
+    # the fitness: every generator against every discriminator, as the objective's losses
+    objective, real, key = co.objective, data[:64], jax.random.key(3)
+    g_params, d_params = state.generators.params, state.discriminators.params
+    g_losses, d_losses = coevolution_epoch.loss_matrices(objective, g_params, d_params, real, key)
+    assert g_losses.shape == d_losses.shape == (6, 6)
+
+    def pair(g, d):  # one generator against one discriminator
+        g_loss, _ = objective.generator_loss(g, d, 64, key)  # the same latents
+        fake_outputs = objective.discriminate(d, objective.sample(g, key, 64))
+        real_outputs = objective.discriminate(d, real)
+        return g_loss, jnp.mean(
+            jax.vmap(objective.losses.discriminator)(real_outputs, fake_outputs)
+        )
+
+    every_pair = jax.jit(jax.vmap(jax.vmap(pair, (None, 0)), (0, None)))  # [G, D]
+    expected_g, expected_d = every_pair(g_params, d_params)
+    np.testing.assert_allclose(g_losses, expected_g, rtol=1e-5)
+    np.testing.assert_allclose(d_losses, expected_d, rtol=1e-5)
+    assert len(np.unique(np.round(np.asarray(g_losses), 6))) == 36  # no axis mixed up
+
     step = coevolution_epoch.make_epoch(co)
     final, history = loop.fit(
         step,
@@ -229,6 +324,14 @@ def test_one_compiled_program_trains_the_whole_grid(monkeypatch):
     assert rates.shape == (6,) and len(np.unique(np.asarray(rates))) > 1
     with pytest.raises(ValueError, match="epoch needs"):
         step(state, data[:10], jax.random.key(0))
+
+    # the final mixture optimization: never below the evolved weights on its fixed draws
+    tuned, start = optimize_mixture(
+        co, final, jax.random.key(2), data[:256], generations=40, num_samples=256
+    )
+    assert start.shape == (6,) and bool(jnp.all(tuned.mixture_score >= start))
+    assert not np.allclose(tuned.mixture_weights, final.mixture_weights)
+    np.testing.assert_allclose(jnp.sum(tuned.mixture_weights, axis=1), 1.0, rtol=1e-5)
 
 
 # --- one device versus eight, one process versus two ---------------------------------------

@@ -1,6 +1,7 @@
 """End-to-end runs of experiments/coevolution.py on tiny grids."""
 
 import json
+import math
 import sys
 from pathlib import Path
 
@@ -22,7 +23,18 @@ TINY = dict(
     hidden=(32, 32),
     eval_samples=400,
     mixture_samples=100,
+    fitness_samples=64,
+    final_es_generations=0,  # the final ES: test_coevolution.py (compiled-grid test)
 )
+
+
+def _nan_to_none(value):
+    """What summary.json stores: NaN (e.g. the mode KL without a good sample) as null."""
+    if isinstance(value, dict):
+        return {k: _nan_to_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_nan_to_none(v) for v in value]
+    return None if isinstance(value, float) and math.isnan(value) else value
 
 
 def config(tmp_path, **overrides):
@@ -33,8 +45,9 @@ def test_grid25_run_with_baseline_writes_the_contract_and_resumes(tmp_path):
     summary = coevolution.run(config(tmp_path, steps=20, baseline=True))
     for name in ["config.json", "metrics.jsonl", "summary.json", *FIGURES]:
         assert (tmp_path / name).exists(), name
-    assert json.loads((tmp_path / "summary.json").read_text()) == summary
+    assert json.loads((tmp_path / "summary.json").read_text()) == _nan_to_none(summary)
     assert summary["epochs"] == 2 and summary["gan_steps_per_cell"] == 20
+    assert "evolved_modes_covered" not in summary  # no final ES, no "before" to report
     for prefix in ("", "single_", "baseline_"):
         assert 0 <= summary[prefix + "modes_covered"] <= 25
         assert 0 <= summary[prefix + "high_quality_fraction"] <= 1
@@ -44,6 +57,9 @@ def test_grid25_run_with_baseline_writes_the_contract_and_resumes(tmp_path):
     assert summary["modes_covered"] == summary["modes_covered_per_cell"][best]
     assert summary["modes_covered"] == max(summary["modes_covered_per_cell"])
     assert sum(summary["mixture_weights_best_cell"]) == pytest.approx(1.0, abs=1e-5)
+    # mutation explores learning rates from --learning-rate upwards (the default floor)
+    for name in ("final_g_learning_rates", "final_d_learning_rates"):
+        assert len(summary[name]) == 4 and min(summary[name]) >= 1e-3 * (1 - 1e-6)
     assert (tmp_path / "baseline" / "checkpoints" / "20").is_dir()  # 20 GAN steps per pair
     # a re-run with more steps resumes at epoch 2 and logs epochs 3-4 only
     resumed = coevolution.run(config(tmp_path, steps=40, baseline=True))
@@ -60,6 +76,8 @@ def test_grid25_run_with_baseline_writes_the_contract_and_resumes(tmp_path):
         (dict(grid="3x3", devices=2), "do not split"),
         (dict(steps=5), "at least --steps-per-epoch"),
         (dict(skip_nonfinite=True), "not supported"),
+        (dict(final_es_generations=-1), "final-es-generations"),
+        (dict(fitness_samples=0), "fitness-samples"),
     ],
 )
 def test_bad_flags_are_refused(tmp_path, overrides, message):

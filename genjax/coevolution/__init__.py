@@ -16,6 +16,7 @@ _EXPORTS = {
     "init_grid": "epoch",
     "make_epoch": "epoch",
     "mixture_samples": "epoch",
+    "optimize_mixture": "epoch",
     "learning_rate": "evolution",
     "mixture_es_step": "evolution",
     "mixture_sample": "evolution",

@@ -7,9 +7,13 @@ mixture weights `w_c` over the generators of its neighbourhood `𝒩(c)` (itself
 neighbours, `genjax.coevolution.grid`). One epoch, for every cell at once:
 
 1. exchange: gather `𝒩(c)`'s generators and discriminators (`jnp.roll` over the grid);
-2. evaluate: on the cell's first real batch, the loss matrix of every gathered generator
-   `i` against every gathered discriminator `j`; fitness of `G_i` = `mean_j L_G(G_i; D_j)`,
-   of `D_j` = `mean_i L_D(D_j; G_i)` (lower is better);
+2. evaluate: on `fitness_samples` of the cell's real examples of the epoch and as many
+   fakes of every gathered generator `i` (the same latents for all), the loss matrix against
+   every gathered discriminator `j`; fitness of `G_i` = `mean_j L_G(G_i; D_j)`, of `D_j` =
+   `mean_i L_D(D_j; G_i)` (lower is better; the game's loss without a gradient penalty).
+   Each generator's fakes and each discriminator's outputs are computed once (`5` generator
+   and `5 + 25` discriminator passes, `loss_matrices`), so a larger sample than one batch
+   (Lipizzaner's `fitness_sample_size`) costs no more than the per-pair losses did;
 3. select: tournament of `tournament_size` slots, the winner replaces the cell's own
    individual only if it is better (parameters, optimizer state and learning rate);
 4. mutate: Gaussian mutation of each player's learning rate;
@@ -20,6 +24,10 @@ neighbours, `genjax.coevolution.grid`). One epoch, for every cell at once:
    else a neighbour's;
 6. mixture: gather the trained generators of `𝒩(c)` again and take one (1+1)-ES step on
    `w_c`, scored by the run's quality score (`genjax.coevolution.scores`).
+
+`optimize_mixture(coevolution, state, key, real, ...)` is Lipizzaner's final mixture
+optimization (`optimize_weights_at_the_end`): many ES generations on the final
+generators, scored on one fixed sample per cell.
 
 `make_epoch(coevolution)` returns `epoch(state, batch, key) -> (state, metrics)`, a step
 in the sense of `genjax.train.fit`: the state's `step` counts epochs, and `batch` holds
@@ -39,6 +47,7 @@ feeds the same seed, so the replicated data and keys agree).
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from typing import Any, NamedTuple
 
 import jax
@@ -49,6 +58,7 @@ from jax.sharding import Mesh
 from genjax.coevolution.evolution import (
     learning_rate,
     mixture_es_step,
+    mixture_sample,
     mutate_learning_rate,
     select,
     take,
@@ -102,6 +112,9 @@ class Coevolution:
     """σ of the ES's Gaussian step on the mixture weights."""
     mixture_samples: int = 500
     """Generated samples per ES score."""
+    fitness_samples: int = 512
+    """Real and generated examples per fitness evaluation (at most the cell's epoch data,
+    `steps_per_epoch · batch_size`; Lipizzaner's `fitness_sample_size`)."""
     d_own_probability: float = 1.0
     """Chance that a discriminator update's fakes come from the cell's own generator rather
     than from one of the 4 neighbours' (drawn uniformly); 0.2 draws all 5 slots alike
@@ -116,7 +129,7 @@ class Coevolution:
 
     def __post_init__(self):
         object.__setattr__(self, "grid_shape", check_grid_shape(self.grid_shape))
-        for name in ("steps_per_epoch", "batch_size", "mixture_samples"):
+        for name in ("steps_per_epoch", "batch_size", "mixture_samples", "fitness_samples"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 1 <= self.tournament_size <= NEIGHBOURHOOD_SIZE:
@@ -139,6 +152,11 @@ class Coevolution:
     @property
     def num_cells(self) -> int:
         return self.grid_shape[0] * self.grid_shape[1]
+
+    @property
+    def fitness_size(self) -> int:
+        """Examples the fitness uses: `fitness_samples`, at most the cell's epoch data."""
+        return min(self.fitness_samples, self.steps_per_epoch * self.batch_size)
 
     @property
     def epoch_batch_size(self) -> int:
@@ -164,9 +182,11 @@ def init_grid(
     n = coevolution.num_cells
     g_tx = coevolution.optimizer(learning_rate)
     d_tx = coevolution.optimizer(d_learning_rate or learning_rate)
-    pairs = init_gan_population(
-        coevolution.objective, jax.random.split(key, n), example, g_tx, d_tx, **hparams
-    )
+    pairs = jax.jit(  # one compiled initialization rather than op-by-op dispatch
+        lambda keys, example: init_gan_population(
+            coevolution.objective, keys, example, g_tx, d_tx, **hparams
+        )
+    )(jax.random.split(key, n), jnp.asarray(example))
     discriminators = pairs.discriminator._replace(hparams=pairs.hparams)
     weights = jnp.full((n, NEIGHBOURHOOD_SIZE), 1.0 / NEIGHBOURHOOD_SIZE)
     return CoevolutionState(
@@ -176,6 +196,30 @@ def init_grid(
 
 def _where(condition: jax.Array, a: Any, b: Any) -> Any:
     return jax.tree.map(lambda x, y: jnp.where(condition, x, y), a, b)
+
+
+def loss_matrices(
+    objective: GANObjective, g_params: Any, d_params: Any, real: jax.Array, key: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """`(L_G, L_D)`, each `[K generators, J discriminators]`: entry `(i, j)` is
+    `mean_m L_G(D_j(G_i(z_m)))`, resp. `mean_m L_D(D_j(x_m), D_j(G_i(z_m)))`, over the
+    `M` real examples `real [M, D]` and `M` latents `z` drawn from `key` (the same for
+    every generator). `g_params` / `d_params`: leaves `[K, ...]` / `[J, ...]`. Each
+    generator's fakes and each discriminator's outputs are computed once."""
+    num = real.shape[0]
+    fakes = jax.vmap(lambda g: objective.sample(g, key, num))(g_params)  # [K, M, D]
+
+    def outputs(d):
+        discriminate = partial(objective.discriminate, d)
+        return discriminate(real), jax.vmap(discriminate)(fakes)  # [M], [K, M]
+
+    real_outputs, fake_outputs = jax.vmap(outputs)(d_params)  # [J, M], [J, K, M]
+    losses = objective.losses
+    g_losses = jnp.mean(jnp.vectorize(losses.generator)(fake_outputs), axis=-1)  # [J, K]
+    d_losses = jnp.mean(
+        jnp.vectorize(losses.discriminator)(real_outputs[:, None], fake_outputs), axis=-1
+    )  # [J, K]
+    return g_losses.T, d_losses.T
 
 
 def adversary_slot(key: jax.Array, own_probability: float) -> jax.Array:
@@ -210,17 +254,9 @@ def make_epoch(coevolution: Coevolution):
         """One cell: `*_hood` leaves `[5, ...]`, `real [k, B, D]` -> its new pair."""
         keys = jax.random.split(key, 6)
         batch = real.shape[1]
-
-        def losses(g_params, d_params):
-            d_loss, _ = objective.discriminator_loss(
-                d_params, g_params, real[0], keys[0], **d_hood.hparams
-            )
-            g_loss, _ = objective.generator_loss(g_params, d_params, batch, keys[0])
-            return g_loss, d_loss
-
-        # [5 generators, 5 discriminators]
-        g_losses, d_losses = jax.vmap(jax.vmap(losses, (None, 0)), (0, None))(
-            g_hood.params, d_hood.params
+        fitness_real = real.reshape(-1, *real.shape[2:])[: co.fitness_size]  # [M, D]
+        g_losses, d_losses = loss_matrices(
+            objective, g_hood.params, d_hood.params, fitness_real, keys[0]
         )
         g_slot = select(keys[1], jnp.mean(g_losses, axis=1), co.tournament_size)
         d_slot = select(keys[2], jnp.mean(d_losses, axis=0), co.tournament_size)
@@ -319,4 +355,60 @@ def mixture_samples(
         component = jax.random.categorical(component_key, jnp.log(weights), shape=(num,))
         return samples[component, jnp.arange(num)]  # [num, D]
 
-    return jax.vmap(cell)(hood, state.mixture_weights)
+    return jax.jit(jax.vmap(cell))(hood, state.mixture_weights)
+
+
+def optimize_mixture(
+    coevolution: Coevolution,
+    state: CoevolutionState,
+    key: jax.Array,
+    real: jax.Array,
+    *,
+    generations: int,
+    num_samples: int,
+) -> tuple[CoevolutionState, jax.Array]:
+    """Lipizzaner's final mixture optimization: `generations` (1+1)-ES steps on every
+    cell's `mixture_weights`, starting from the evolved ones, over the final generators.
+    Each cell scores on one fixed set of `num_samples` draws (fixed latents, shared by the
+    5 generators, and fixed component noise), so the incumbent's score is exact and never
+    falls: the weights returned score at least as high as the evolved ones on that set.
+    `real [R, D]`: the real examples the score compares with. Returns the state with the
+    new weights and their scores, and the scores `[N]` of the evolved weights."""
+    co = coevolution
+    if generations < 0 or num_samples < 1:
+        raise ValueError(
+            f"generations must be >= 0 and num_samples >= 1, got {generations}, {num_samples}"
+        )
+    objective = co.objective
+    hood = neighbourhood(state.generators.params, co.grid_shape)  # [N, 5, ...]
+    sample_key, gumbel_key, es_key = jax.random.split(key, 3)
+    gumbel = jax.random.gumbel(gumbel_key, (num_samples, NEIGHBOURHOOD_SIZE))  # [M, 5]
+
+    def cell(g_params_hood, weights, key):
+        samples = jax.vmap(lambda g: objective.sample(g, sample_key, num_samples))(
+            g_params_hood
+        )  # [5, M, D]
+        start = co.score(mixture_sample(samples, weights, gumbel), real)
+
+        def generation(carry, step_key):
+            weights, _ = carry
+            weights, score, _ = mixture_es_step(
+                step_key,
+                weights,
+                samples,
+                real,
+                co.score,
+                sigma=co.mixture_sigma,
+                gumbel=gumbel,
+            )
+            return (weights, score), None
+
+        (weights, score), _ = jax.lax.scan(
+            generation, (weights, start), jax.random.split(key, generations)
+        )
+        return weights, score, start
+
+    weights, scores, start = jax.jit(jax.vmap(cell))(
+        hood, state.mixture_weights, jax.random.split(es_key, co.num_cells)
+    )
+    return state._replace(mixture_weights=weights, mixture_score=scores), start

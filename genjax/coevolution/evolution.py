@@ -17,7 +17,10 @@ explicit key.
   generators; the offspring `w' = |w + σ ε| / Σ|w + σ ε|` replaces `w` when its mixture
   scores at least as high. Both mixtures are scored on the same generated samples: sample
   `m` comes from generator `argmax_k (log w_k + g_mk)` with shared Gumbel noise `g`, so
-  the comparison sees only the change of weights (common random numbers).
+  the comparison sees only the change of weights (common random numbers): the incumbent
+  is re-scored on every step's samples, never carried over with a stale (lucky) score,
+  and the step never returns weights that score below the incumbent on those samples.
+  With fixed samples and noise (`gumbel=` given), the score never falls from step to step.
 """
 
 from __future__ import annotations
@@ -105,12 +108,19 @@ def mixture_es_step(
     score_fn: Callable[[jax.Array, jax.Array], jax.Array],
     *,
     sigma: float,
+    gumbel: jax.Array | None = None,
 ) -> tuple[jax.Array, jax.Array, jax.Array]:
     """One (1+1)-ES step on mixture `weights [K]` over generators whose samples are
     `samples [K, M, D]`, scored by `score_fn(mixture samples [M, D], real [R, D])` (higher
-    is better). Returns `(weights, score, accepted)` after the step."""
+    is better). `gumbel [M, K]`: the component noise (default: drawn from `key`). Returns
+    `(weights, score, accepted)` after the step."""
     gumbel_key, mutation_key = jax.random.split(key)
-    gumbel = jax.random.gumbel(gumbel_key, (samples.shape[1], samples.shape[0]))  # [M, K]
+    if gumbel is None:
+        gumbel = jax.random.gumbel(gumbel_key, (samples.shape[1], samples.shape[0]))  # [M, K]
+    elif gumbel.shape != (samples.shape[1], samples.shape[0]):
+        raise ValueError(
+            f"gumbel needs shape {(samples.shape[1], samples.shape[0])}, got {gumbel.shape}"
+        )
     offspring = jnp.abs(weights + sigma * jax.random.normal(mutation_key, weights.shape))
     offspring = jnp.maximum(offspring, 1e-6)
     offspring = offspring / jnp.sum(offspring)

@@ -4,7 +4,11 @@ mixture (1+1)-ES. Each is `score(samples [M, D], real [R, D]) -> scalar`.
 - `mode_score(centres, std)`: the Gaussian-mixture metric of `genjax.metrics.mixtures` in
   JAX, `modes covered + high-quality fraction` (a sample is high quality within `3σ` of its
   nearest centre; a mode is covered by one high-quality sample), so more modes always win
-  and quality breaks ties.
+  and quality breaks ties. With `draws=n`, the modes term is the number of modes that `n`
+  fresh draws are expected to cover, `Σ_k 1 − (1 − p_k)^n`, `p_k` the share of the
+  samples that are high quality at mode `k`: a mixture that reaches a mode with a single
+  sample is not scored as if it covered it for sure, so an ES step that starves a mode of
+  weight loses score instead of keeping it by luck.
 - `frechet_score(features)`: `−FID` between the features of generated and real samples,
   `‖μ_r − μ_g‖² + tr Σ_r + tr Σ_g − 2 tr (Σ_r^{1/2} Σ_g Σ_r^{1/2})^{1/2}`, the last trace
   from the eigenvalues of a symmetric matrix (for images, on the FID classifier's features).
@@ -22,8 +26,13 @@ import numpy as np
 Score = Callable[[jax.Array, jax.Array], jax.Array]
 
 
-def mode_score(centres: np.ndarray, std: float, *, num_std: float = 3.0) -> Score:
-    """`modes covered + high-quality fraction` of the samples on a Gaussian mixture."""
+def mode_score(
+    centres: np.ndarray, std: float, *, num_std: float = 3.0, draws: int | None = None
+) -> Score:
+    """`modes covered + high-quality fraction` of the samples on a Gaussian mixture; with
+    `draws`, the modes that `draws` fresh samples are expected to cover (module doc)."""
+    if draws is not None and draws < 1:
+        raise ValueError(f"draws must be >= 1, got {draws}")
     centres = jnp.asarray(centres, jnp.float32)  # [K, d]
 
     def score(samples: jax.Array, real: jax.Array) -> jax.Array:
@@ -32,7 +41,11 @@ def mode_score(centres: np.ndarray, std: float, *, num_std: float = 3.0) -> Scor
         nearest = jnp.argmin(distance, axis=1)  # [M]
         high_quality = jnp.min(distance, axis=1) <= num_std * std  # [M]
         hits = jax.nn.one_hot(nearest, centres.shape[0]) * high_quality[:, None]  # [M, K]
-        covered = jnp.sum(jnp.any(hits > 0, axis=0))
+        if draws is None:
+            covered = jnp.sum(jnp.any(hits > 0, axis=0))
+        else:
+            share = jnp.mean(hits, axis=0)  # [K] p_k
+            covered = jnp.sum(1.0 - jnp.exp(draws * jnp.log1p(-jnp.minimum(share, 1 - 1e-7))))
         return covered + jnp.mean(high_quality)
 
     return score

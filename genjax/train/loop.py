@@ -133,14 +133,6 @@ def _cached_chunk(
     return make_chunk(data_step, steps_per_call, population=population)
 
 
-def _default_device() -> jax.Device:
-    """The device JAX places new arrays on (honours `jax.default_device`)."""
-    device = jax.config.jax_default_device
-    if device is None:
-        return jax.devices()[0]
-    return jax.devices(device)[0] if isinstance(device, str) else device
-
-
 def _place(state: Any, data: Any, key: jax.Array, mesh: Mesh | None, population: bool):
     """Device placement: everything replicated over `mesh`, except a population's leading
     member axis, which is split over the mesh axis "pop" when there is one. Returns
@@ -149,10 +141,12 @@ def _place(state: Any, data: Any, key: jax.Array, mesh: Mesh | None, population:
     # (say, the params passed to TrainState.create) valid.
     state = jax.tree.map(jnp.copy, state)
     if mesh is None:
-        # Committed to one device, whatever the arguments were: a fresh state and one
-        # restored from a checkpoint (committed by orbax) then share one compiled program.
-        device = _default_device()
-        return (*jax.device_put((state, data, key), device), None)
+        devices = set().union(*(leaf.sharding.device_set for leaf in jax.tree.leaves(state)))
+        if len(devices) > 1:  # placed by the caller (e.g. cells over devices): kept as is
+            return state, jax.device_put(data), key, None
+        # Committed to the state's device, whether the arrays are fresh (uncommitted) or
+        # restored from a checkpoint (committed by orbax): both share one compiled program.
+        return (*jax.device_put((state, data, key), devices.pop()), None)
     unknown = set(mesh.axis_names) - {"data", "pop"}
     if unknown:
         raise ValueError(f"mesh axes must be 'data' and/or 'pop', got {mesh.axis_names}")
