@@ -1,3 +1,4 @@
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -132,6 +133,15 @@ def test_fit_compiles_once_for_any_number_of_calls(regression):
     fit(step, restored, regression, jax.random.key(0), num_steps=100, batch_size=32, progress=False)
     assert traces == []
     assert _cached_chunk(step, 32, 100, False, None)._cache_size() == 1  # one compiled program
+
+
+def test_grad_norm_metric_is_optional(regression):
+    state = new_state()
+    with_norm = make_train_step(noisy_mse, TX)(state, regression, jax.random.key(0))
+    without = make_train_step(noisy_mse, TX, grad_norm=False)(state, regression, jax.random.key(0))
+    assert "grad_norm" in with_norm[1] and "grad_norm" not in without[1]
+    assert with_norm[1]["grad_norm"] > 0
+    chex.assert_trees_all_close(with_norm[0], without[0])
 
 
 def test_sample_batch_draws_matching_rows():
