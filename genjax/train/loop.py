@@ -96,6 +96,9 @@ def make_chunk(data_step: Callable, steps_per_call: int, *, population: bool = F
     donated: its buffers are reused for the result.
     """
     if population:  # one member per leading index of state and key; data shared
+        # Vmapping pays where one model leaves the device idle (a GPU, small models); on
+        # the 2-core development CPU one batch-128 VAE already half-fills the matmul units
+        # and 8 vmapped VAEs ran at 0.93x the speed of 8 runs one after another.
         data_step = jax.vmap(data_step, in_axes=(0, None, 0))
 
     def chunk(state, data, key, start, stop):
