@@ -67,6 +67,7 @@ from genjax.data.synthetic import MIXTURES, mixture_modes
 from genjax.experiment import BaseConfig, Workdir, cli, train
 from genjax.losses.gan import GAN_LOSSES
 from genjax.metrics import feature_extractor, fid, mode_coverage
+from genjax.models.gan import default_architecture, default_latent_dim, gan_data
 from genjax.nn.gan import make_gan_nets
 from genjax.train.gan import GANObjective, init_gan_population, make_gan_step
 
@@ -165,13 +166,6 @@ class Config(BaseConfig):
             raise ValueError(f"{rows * columns} cells do not split over {self.devices} devices")
 
 
-def _prepare(ds: gdata.Dataset) -> tuple[np.ndarray, np.ndarray, str]:
-    """Training and test arrays as the GAN sees them, and the generator's output."""
-    if ds.name in MIXTURES:
-        return ds.x_train, ds.x_test, "linear"
-    return ds.x_train, ds.x_test, "sigmoid"  # images in [0, 1]
-
-
 def _epochs(steps: int, config: Config) -> int:
     return max(1, steps // config.steps_per_epoch)
 
@@ -181,16 +175,15 @@ def run(config: Config) -> dict:
     num_cells = grid_shape[0] * grid_shape[1]
     wd = Workdir(config.workdir, config, overwrite=config.overwrite, keep=config.keep)
     ds = gdata.load(config.dataset, data_dir=config.data_dir, seed=config.seed)
-    x_train, x_test, output_activation = _prepare(ds)
-    architecture = "mlp" if ds.image_shape is None or min(ds.image_shape[:2]) < 16 else "dcgan"
+    x_train, x_test, output_activation = gan_data(ds)
     generator, discriminator = make_gan_nets(
-        architecture,
+        default_architecture(ds.image_shape),
         data_dim=ds.input_dim,
         image_shape=ds.image_shape,
         hidden=config.hidden,
         output_activation=output_activation,
     )
-    latent_dim = config.latent_dim or (2 if ds.input_dim == 2 else 32)
+    latent_dim = config.latent_dim or default_latent_dim(ds.input_dim)
     objective = GANObjective(generator, discriminator, latent_dim, config.loss)
 
     # the quality metric: it scores the mixture ES and picks the best neighbourhood / pair

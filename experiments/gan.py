@@ -48,6 +48,7 @@ from genjax.metrics import (
     moving_average,
     precision_recall,
 )
+from genjax.models.gan import default_architecture, default_latent_dim, gan_data
 from genjax.nn import count_params
 from genjax.nn.gan import make_gan_nets
 from genjax.train import fit, member
@@ -138,28 +139,10 @@ class _Hooks:
         self.wd.save(step, state)
 
 
-def _prepare(ds: gdata.Dataset) -> tuple[np.ndarray, np.ndarray, str]:
-    """Training and test arrays as the GAN sees them, and the generator's output."""
-    if ds.x_train.ndim != 2:
-        raise ValueError(f"{ds.name}: the GAN nets need [N, D] inputs, got {ds.x_train.shape}")
-    x_train, x_test = ds.x_train, ds.x_test
-    if ds.name in MIXTURES:
-        return x_train, x_test, "linear"  # raw coordinates: the mode metrics live there
-    if x_train.min() >= 0 and x_train.max() <= 1:
-        return x_train, x_test, "sigmoid"
-    mean, std = x_train.mean(0), x_train.std(0) + 1e-8  # unbounded features: standardize
-    return (x_train - mean) / std, (x_test - mean) / std, "linear"
-
-
 def _architecture(config: Config, ds: gdata.Dataset) -> str:
-    """auto: DCGAN for images of at least 16×16 (sides divisible by 4), MLP otherwise (on
-    the 8×8 digits the MLP pair reached a far lower FID in a ninth of the time per step)."""
     if config.architecture != "auto":
         return config.architecture
-    shape = ds.image_shape
-    if shape is not None and min(shape[:2]) >= 16 and shape[0] % 4 == 0 == shape[1] % 4:
-        return "dcgan"
-    return "mlp"
+    return default_architecture(ds.image_shape)
 
 
 def _learning_rate(rate: float, updates: int, decay: bool):
@@ -169,7 +152,7 @@ def _learning_rate(rate: float, updates: int, decay: bool):
 def run(config: Config) -> dict:
     wd = Workdir(config.workdir, config, overwrite=config.overwrite, keep=config.keep)
     ds = gdata.load(config.dataset, data_dir=config.data_dir, seed=config.seed)
-    x_train, x_test, output_activation = _prepare(ds)
+    x_train, x_test, output_activation = gan_data(ds)
     architecture = _architecture(config, ds)
     generator, discriminator = make_gan_nets(
         architecture,
@@ -179,7 +162,7 @@ def run(config: Config) -> dict:
         features=config.features,
         output_activation=output_activation,
     )
-    latent_dim = config.latent_dim or (2 if ds.input_dim == 2 else 32)
+    latent_dim = config.latent_dim or default_latent_dim(ds.input_dim)
     objective = GANObjective(generator, discriminator, latent_dim, config.loss)
     g_tx = optax.adam(
         _learning_rate(config.learning_rate, config.steps, config.lr_decay), b1=config.beta1
@@ -322,7 +305,7 @@ def _sample_quality(config, wd, ds, objective, trained, untrained, eval_key) -> 
     """FID, precision and recall of generated samples (`trained` members' generators and the
     `untrained` generator parameters) against the training set, on the features of a
     classifier trained on it."""
-    x_train, x_test, _ = _prepare(ds)
+    x_train, x_test, _ = gan_data(ds)
     prepared = dataclasses.replace(ds, x_train=x_train, x_test=x_test)
     extractor = feature_extractor(
         prepared,

@@ -452,3 +452,23 @@ def test_convergence_monitor_needs_the_windowed_accuracy_in_the_band_for_patienc
     assert population.update({"step": 2, "d_accuracy": [0.55, 0.45]})
     with pytest.raises(ValueError, match="lacks 'd_accuracy'"):
         population.update({"step": 3, "loss": 1.0})
+
+
+def test_gan_data_and_defaults_follow_the_dataset():
+    from genjax import data as gdata
+    from genjax.models.gan import default_architecture, default_latent_dim, gan_data
+
+    digits = gdata.load("digits")
+    x_train, _, output = gan_data(digits)
+    assert output == "sigmoid" and x_train is digits.x_train  # grey levels in [0, 1]
+    points = gdata.load("grid25")
+    assert gan_data(points)[2] == "linear" and default_latent_dim(points.input_dim) == 2
+    table = gdata.load("breast_cancer")
+    x_train, x_test, output = gan_data(table)
+    assert output == "linear"
+    np.testing.assert_allclose(x_train.mean(0), 0, atol=1e-4)
+    np.testing.assert_allclose(x_train.std(0), 1, atol=1e-3)
+    assert default_architecture((28, 28, 1)) == "dcgan"
+    assert default_architecture((8, 8, 1)) == "mlp"  # digits
+    assert default_architecture((30, 30, 3)) == "mlp"  # sides not divisible by 4
+    assert default_architecture(None) == "mlp"
