@@ -96,8 +96,11 @@ def _conv_backward(strides, padding, residuals, g):
 conv.defvjp(_conv_forward, _conv_backward)
 
 
-def _same_padding(size: Sequence[int], kernel_size: Sequence[int], strides) -> Pairs:
-    return tuple(lax.padtype_to_pads(size, kernel_size, strides, "SAME"))
+def _explicit_padding(size, kernel_size, strides, padding) -> Pairs:
+    """`(lo, hi)` per spatial axis for "SAME" / "VALID", or the pairs given."""
+    if isinstance(padding, str):
+        return tuple(lax.padtype_to_pads(size, kernel_size, strides, padding))
+    return tuple(tuple(pair) for pair in padding)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2,))
@@ -106,7 +109,7 @@ def conv_transpose(x: jax.Array, kernel: jax.Array, strides: tuple[int, int]) ->
     the adjoint of the SAME-padded stride-`s` convolution with `kernel` (the values of
     `lax.conv_transpose(..., "SAME", transpose_kernel=True)`)."""
     output_size = (strides[0] * x.shape[1], strides[1] * x.shape[2])
-    padding = _same_padding(output_size, kernel.shape[:2], strides)
+    padding = _explicit_padding(output_size, kernel.shape[:2], strides, "SAME")
     return _input_gradient(x, kernel, output_size, strides, padding)
 
 
@@ -116,7 +119,7 @@ def _transpose_forward(x, kernel, strides):
 
 def _transpose_backward(strides, residuals, g):
     x, kernel = residuals  # g [B, sH·H, sW·W, C_out] is the input of the convolution
-    padding = _same_padding(g.shape[1:3], kernel.shape[:2], strides)
+    padding = _explicit_padding(g.shape[1:3], kernel.shape[:2], strides, "SAME")
     return (
         _conv(g, kernel, strides, padding),
         _kernel_gradient(g, x, kernel.shape[:2], strides, padding),
@@ -156,12 +159,7 @@ class Conv(nn.Module):
             (*self.kernel_size, x.shape[-1], self.features),
         )
         strides = tuple(self.strides)
-        if isinstance(self.padding, str):
-            padding = tuple(
-                lax.padtype_to_pads(x.shape[-3:-1], self.kernel_size, strides, self.padding)
-            )
-        else:
-            padding = tuple(tuple(pair) for pair in self.padding)
+        padding = _explicit_padding(x.shape[-3:-1], self.kernel_size, strides, self.padding)
         y = _flatten_batch(lambda x: conv(x, kernel, strides, padding))(x)
         if self.use_bias:
             y = y + self.param("bias", nn.initializers.zeros, (self.features,))
