@@ -204,7 +204,8 @@ def vae_rows(config: Config, peak: float, results: dict) -> list[Row]:
     # The reference step does what the hand-written loop does. make_train_step's default
     # adds the per-step gradient norm: one more pass over the 652k gradients, which XLA:CPU
     # cannot fuse into Adam's update (its reductions run as separate YNNPACK kernels).
-    step = make_train_step(make_vae_loss(model), tx, grad_norm=False)
+    loss_fn = make_vae_loss(model)
+    step = make_train_step(loss_fn, tx, grad_norm=False)
 
     def init(key):
         return model.init(key, x[:1], key)["params"]
@@ -215,14 +216,16 @@ def vae_rows(config: Config, peak: float, results: dict) -> list[Row]:
     results.update(vae_weights=weights, vae_flops_per_step=flops)
     steps = 50 if quick else 1000
 
-    def row(name: str, key: str, rate: float) -> Row:
+    def row(name: str, rate: float, key: str | None = None) -> Row:
+        """A table row; with `key`, also `vae_{steps_per_second,peak_fraction}_{key}`."""
         gflops = rate * flops / 1e9
-        results[f"vae_steps_per_second_{key}"] = rate
-        results[f"vae_peak_fraction_{key}"] = gflops / peak
+        if key is not None:
+            results[f"vae_steps_per_second_{key}"] = rate
+            results[f"vae_peak_fraction_{key}"] = gflops / peak
         return Row(name, rate, gflops, gflops / peak)
 
-    rate = handwritten_rate(make_vae_loss(model), tx, params, x, steps=steps, repeats=repeats)
-    rows = [row("VAE, hand-written lax.scan loop (no fit)", "handwritten", rate)]
+    rate = handwritten_rate(loss_fn, tx, params, x, steps=steps, repeats=repeats)
+    rows = [row("VAE, hand-written lax.scan loop (no fit)", rate, "handwritten")]
     for steps_per_call in (1, 100, 1000):
         # one host round trip per step costs more than the step itself: time fewer of them
         rate = fit_rate(
@@ -234,17 +237,17 @@ def vae_rows(config: Config, peak: float, results: dict) -> list[Row]:
             repeats=repeats,
         )
         name = f"VAE via fit, steps_per_call={steps_per_call}"
-        rows.append(row(name, f"spc{steps_per_call}", rate))
+        rows.append(row(name, rate, f"spc{steps_per_call}"))
     results["fit_over_handwritten"] = rate / results["vae_steps_per_second_handwritten"]
     rate = fit_rate(
-        make_train_step(make_vae_loss(model), tx),
+        make_train_step(loss_fn, tx),
         TrainState.create(params, tx),
         x,
         steps=steps,
         steps_per_call=min(1000, steps),
         repeats=repeats,
     )
-    rows.append(row("VAE via fit, steps_per_call=1000, + grad_norm metric", "grad_norm", rate))
+    rows.append(row("VAE via fit, steps_per_call=1000, + grad_norm metric", rate, "grad_norm"))
 
     # 8 VAEs from different seeds: one vmapped fit against 8 fits one after another
     # quick: 4 members, and the single model reuses the program compiled for the rows above
@@ -266,9 +269,7 @@ def vae_rows(config: Config, peak: float, results: dict) -> list[Row]:
         best_time(sequential, repeats),
     )
     for name, seconds in (("vmapped", vmapped_seconds), ("one after another", sequential_seconds)):
-        rate = members * steps / seconds
-        gflops = rate * flops / 1e9
-        rows.append(Row(f"{members} VAEs {name} (member-steps/s)", rate, gflops, gflops / peak))
+        rows.append(row(f"{members} VAEs {name} (member-steps/s)", members * steps / seconds))
     results.update(
         population_members=members,
         population_member_steps_per_second=members * steps / vmapped_seconds,
@@ -278,7 +279,7 @@ def vae_rows(config: Config, peak: float, results: dict) -> list[Row]:
 
     steps = 250 if quick else 1000  # quick: 3 calls, the last one partial
     compiles, compile_seconds = count_fit_compiles(
-        make_train_step(make_vae_loss(model), tx, grad_norm=False),  # new: nothing cached
+        make_train_step(loss_fn, tx, grad_norm=False),  # a new step: nothing cached
         TrainState.create(params, tx),
         x,
         steps=steps,

@@ -145,9 +145,8 @@ def prepare_data(config: Config, ds: gdata.Dataset, key: jax.Array):
             f"{ds.name}: the bernoulli decoder needs data in [0, 1], got "
             f"[{x_train.min():.3g}, {x_train.max():.3g}]; use --decoder gaussian"
         )
-    if not in_unit_interval:  # unbounded real features: standardize
-        mean, std = x_train.mean(0), x_train.std(0) + 1e-8
-        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    if not in_unit_interval:  # unbounded real features
+        x_train, x_test = gdata.standardize(x_train, x_test)
     train_key, test_key = jax.random.split(key)
     if config.binarize == "static":
         x_train = np.asarray(binarize(train_key, jnp.asarray(x_train)))

@@ -1,11 +1,12 @@
 """End-to-end runs of experiments/coevolution.py on tiny grids."""
 
 import json
-import math
 import sys
 from pathlib import Path
 
 import pytest
+
+from genjax.experiment import to_jsonable
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "experiments"))
@@ -28,15 +29,6 @@ TINY = dict(
 )
 
 
-def _nan_to_none(value):
-    """What summary.json stores: NaN (e.g. the mode KL without a good sample) as null."""
-    if isinstance(value, dict):
-        return {k: _nan_to_none(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_nan_to_none(v) for v in value]
-    return None if isinstance(value, float) and math.isnan(value) else value
-
-
 def config(tmp_path, **overrides):
     return coevolution.Config(workdir=str(tmp_path), **{**TINY, **overrides})
 
@@ -45,7 +37,9 @@ def test_grid25_run_with_baseline_writes_the_contract_and_resumes(tmp_path):
     summary = coevolution.run(config(tmp_path, steps=20, baseline=True))
     for name in ["config.json", "metrics.jsonl", "summary.json", *FIGURES]:
         assert (tmp_path / name).exists(), name
-    assert json.loads((tmp_path / "summary.json").read_text()) == _nan_to_none(summary)
+    assert json.loads((tmp_path / "summary.json").read_text()) == to_jsonable(
+        summary
+    )  # NaN (a mode KL) as null
     assert summary["epochs"] == 2 and summary["gan_steps_per_cell"] == 20
     assert "evolved_modes_covered" not in summary  # no final ES, no "before" to report
     for prefix in ("", "single_", "baseline_"):

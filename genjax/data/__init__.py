@@ -7,7 +7,7 @@
 Every loader is registered by name in `LOADERS`; `load` dispatches and validates.
 """
 
-from genjax.data.dataset import Dataset, DatasetUnavailableError, split, validate
+from genjax.data.dataset import Dataset, DatasetUnavailableError, split, standardize, validate
 from genjax.data.registry import LOADERS, load, register
 
 __all__ = [
@@ -17,5 +17,6 @@ __all__ = [
     "load",
     "register",
     "split",
+    "standardize",
     "validate",
 ]

@@ -1,4 +1,4 @@
-"""The `Dataset` container, the seeded split, and input validation."""
+"""The `Dataset` container, the seeded split, standardization, and input validation."""
 
 from __future__ import annotations
 
@@ -53,6 +53,12 @@ def split(
     test, train = order[:n_test], order[n_test:]
     pick = lambda a, i: None if a is None else a[i]  # noqa: E731
     return x[train], pick(y, train), x[test], pick(y, test)
+
+
+def standardize(x_train: np.ndarray, x_test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`(x − μ) / (σ + 1e-8)` per feature for both splits, `μ`, `σ` from the training set."""
+    mean, std = x_train.mean(0), x_train.std(0) + 1e-8
+    return (x_train - mean) / std, (x_test - mean) / std
 
 
 def validate(ds: Dataset) -> Dataset:

@@ -23,6 +23,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from genjax.data import standardize
 from genjax.losses.reconstruction import reconstruction_loss
 from genjax.nn.conv import ConvDecoder, ConvEncoder
 from genjax.nn.mlp import Decoder, Encoder, TiedDecoder, encoder_kernels
@@ -226,7 +227,6 @@ def reconstruction_inputs(ds, likelihood: str = "auto"):
     if likelihood == "auto":
         likelihood = "bernoulli" if ds.kind == "binary" else "gaussian"
     x_train, x_test = ds.x_train, ds.x_test
-    if x_train.min() < 0 or x_train.max() > 1:  # unbounded real features: standardize
-        mean, std = x_train.mean(0), x_train.std(0) + 1e-8
-        x_train, x_test = (x_train - mean) / std, (x_test - mean) / std
+    if x_train.min() < 0 or x_train.max() > 1:  # unbounded real features
+        x_train, x_test = standardize(x_train, x_test)
     return likelihood, x_train, x_test

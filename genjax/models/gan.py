@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from genjax.data import Dataset
+from genjax.data import Dataset, standardize
 from genjax.data.synthetic import MIXTURES
 
 
@@ -22,8 +22,7 @@ def gan_data(ds: Dataset) -> tuple[np.ndarray, np.ndarray, str]:
         return x_train, x_test, "linear"
     if x_train.min() >= 0 and x_train.max() <= 1:
         return x_train, x_test, "sigmoid"
-    mean, std = x_train.mean(0), x_train.std(0) + 1e-8  # unbounded features: standardize
-    return (x_train - mean) / std, (x_test - mean) / std, "linear"
+    return (*standardize(x_train, x_test), "linear")  # unbounded features
 
 
 def default_architecture(image_shape: tuple[int, int, int] | None) -> str:
